@@ -1,0 +1,5 @@
+"""``python -m imu`` runs the command-line interface."""
+
+from imu.cli import main_entry
+
+main_entry()

@@ -1,0 +1,16 @@
+"""`imu record` — not implemented yet."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from imu.errors import ImuError
+
+
+def register(sub: Any) -> None:
+    sub.add_parser("record", help="(not implemented yet)")
+
+
+def run(args: argparse.Namespace) -> int:
+    raise ImuError("imu record is not implemented yet")

@@ -1,0 +1,454 @@
+"""Stage 0 — the recording: read and write the contract CSV (contracts §1), find gaps.
+
+A recording is UTF-8 text: optional ``# key: value`` metadata lines, a header row, one row per
+sample. Required columns (any order): ``time_s, acc_x_g, acc_y_g, acc_z_g, gyro_x_dps, gyro_y_dps,
+gyro_z_dps``; SI variants ``acc_*_mps2`` and ``gyro_*_rads`` are converted on input. Extra columns
+are carried along untouched. Samples are never dropped or reordered: bad input raises
+:class:`~imu.errors.RecordingError` naming the file, the line and the problem.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from imu.errors import RecordingError
+
+__all__ = [
+    "GRAVITY_MPS2",
+    "Gap",
+    "Recording",
+    "RecordingWriter",
+    "find_gaps",
+    "read_recording",
+    "write_recording",
+]
+
+GRAVITY_MPS2 = 9.80665
+AXES = ("x", "y", "z")
+TIME_COLUMN = "time_s"
+ACC_COLUMNS = tuple(f"acc_{a}_g" for a in AXES)
+GYRO_COLUMNS = tuple(f"gyro_{a}_dps" for a in AXES)
+REQUIRED_COLUMNS = (TIME_COLUMN, *ACC_COLUMNS, *GYRO_COLUMNS)
+_ACC_SI = tuple(f"acc_{a}_mps2" for a in AXES)
+_GYRO_SI = tuple(f"gyro_{a}_rads" for a in AXES)
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A stretch where samples are missing: ``[start_s, end_s)`` between two received samples."""
+
+    start_s: float  #: time of the last sample before the gap, s
+    end_s: float  #: time of the first sample after the gap, s
+    missing_samples: int  #: estimated number of samples lost at the nominal rate
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Samples of one session in the sensor's own axes.
+
+    Arrays are read-only views; ``acc_g`` and ``gyro_dps`` have shape ``(n, 3)``.
+    """
+
+    time_s: FloatArray  #: sensor clock, s, strictly increasing
+    acc_g: FloatArray  #: specific force, g
+    gyro_dps: FloatArray  #: angular rate, °/s
+    metadata: Mapping[str, str] = field(default_factory=dict)  #: ``# key: value`` lines
+    extra: pd.DataFrame | None = None  #: extra columns, same length, carried along
+    path: str | None = None  #: where it was read from, if anywhere
+
+    def __post_init__(self) -> None:
+        n = self.time_s.shape[0]
+        if self.acc_g.shape != (n, 3) or self.gyro_dps.shape != (n, 3):
+            raise ValueError("time_s, acc_g and gyro_dps must have n, (n, 3) and (n, 3) samples")
+
+    def __len__(self) -> int:
+        return int(self.time_s.shape[0])
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name if self.path else "<memory>"
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.time_s[-1] - self.time_s[0]) if len(self) > 1 else 0.0
+
+    @property
+    def sample_rate_hz(self) -> float:
+        """Nominal rate: the ``sample_rate_hz`` metadata if present, else 1 / median interval."""
+        declared = self.metadata.get("sample_rate_hz")
+        if declared is not None:
+            try:
+                value = float(declared)
+            except ValueError:
+                value = math.nan
+            if math.isfinite(value) and value > 0:
+                return value
+        if len(self) < 2:
+            return math.nan
+        return float(1.0 / np.median(np.diff(self.time_s)))
+
+    def gaps(self, *, min_missing: int = 1) -> list[Gap]:
+        """Gaps of at least ``min_missing`` lost samples (see :func:`find_gaps`)."""
+        return find_gaps(self.time_s, sampling_rate_hz=self.sample_rate_hz, min_missing=min_missing)
+
+    def slice_time(self, start_s: float, end_s: float) -> Recording:
+        """Samples with ``start_s <= time_s < end_s``."""
+        i0, i1 = np.searchsorted(self.time_s, [start_s, end_s])
+        extra = None if self.extra is None else self.extra.iloc[i0:i1].reset_index(drop=True)
+        return Recording(
+            self.time_s[i0:i1],
+            self.acc_g[i0:i1],
+            self.gyro_dps[i0:i1],
+            dict(self.metadata),
+            extra,
+            self.path,
+        )
+
+
+def find_gaps(
+    time_s: FloatArray, *, sampling_rate_hz: float, min_missing: int = 1
+) -> list[Gap]:
+    """Intervals where at least ``min_missing`` samples are missing at ``sampling_rate_hz``.
+
+    An interval counts as a gap when it is longer than 1.5 nominal sample periods; the number of
+    missing samples is the rounded excess. Jitter below half a period is not a gap.
+    """
+    if time_s.shape[0] < 2 or not sampling_rate_hz > 0:
+        return []
+    dt = np.diff(time_s)
+    period = 1.0 / sampling_rate_hz
+    missing = np.rint(dt / period).astype(np.int64) - 1
+    idx = np.flatnonzero((dt > 1.5 * period) & (missing >= min_missing))
+    return [
+        Gap(float(time_s[i]), float(time_s[i + 1]), int(max(missing[i], 1))) for i in idx
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+
+
+def _read_text_head(path: Path) -> tuple[dict[str, str], int]:
+    """Parse leading ``# key: value`` lines; return metadata and the number of such lines."""
+    meta: dict[str, str] = {}
+    count = 0
+    try:
+        with path.open("r", encoding="utf-8", newline="") as fh:
+            for line in fh:
+                stripped = line.strip()
+                if not stripped.startswith("#"):
+                    if stripped == "" and count == 0:
+                        # blank leading line: treat like an (empty) comment so the header is found
+                        count += 1
+                        continue
+                    break
+                count += 1
+                body = stripped[1:].strip()
+                key, sep, value = body.partition(":")
+                if sep and key.strip():
+                    meta[key.strip()] = value.strip()
+    except UnicodeDecodeError as exc:
+        raise RecordingError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return meta, count
+
+
+def _locate_bad_cell(path: Path, skip: int, columns: Sequence[str]) -> tuple[int, str]:
+    """Slow path, only after a fast parse failed: find the first non-numeric or empty cell."""
+    frame = pd.read_csv(
+        path, skiprows=skip, usecols=list(columns), dtype=str, keep_default_na=False,
+        encoding="utf-8", skipinitialspace=True,
+    )
+    for col in columns:
+        values = frame[col].str.strip()
+        numeric = pd.to_numeric(values, errors="coerce")
+        bad = numeric.isna().to_numpy()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            cell = values.iloc[row]
+            line = skip + 2 + row
+            what = "an empty cell" if cell == "" else f"non-numeric value {cell!r}"
+            return line, f"{what} in column {col!r}"
+    return skip + 2, "could not parse the numeric columns"
+
+
+def read_recording(path: str | os.PathLike[str]) -> Recording:
+    """Read a recording CSV (contracts §1), converting SI columns to g and °/s.
+
+    Raises :class:`RecordingError` for a missing or empty file, missing columns, non-numeric or
+    NaN cells, time that does not strictly increase, and units that are obviously wrong.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise RecordingError(p, "no such file")
+    if p.is_dir():
+        raise RecordingError(p, "is a directory, not a recording CSV")
+    if p.stat().st_size == 0:
+        raise RecordingError(p, "the file is empty")
+    meta, skip = _read_text_head(p)
+    try:
+        header_frame = pd.read_csv(p, skiprows=skip, nrows=0, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise RecordingError(p, "no header row and no samples", line=skip + 1) from None
+    except UnicodeDecodeError as exc:
+        raise RecordingError(p, f"not UTF-8 text ({exc.reason})") from None
+    header = [str(c).strip() for c in header_frame.columns]
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        raise RecordingError(p, f"duplicate column(s) {', '.join(dupes)}", line=skip + 1)
+    acc_cols, acc_scale = _pick_columns(p, header, ACC_COLUMNS, _ACC_SI, 1.0 / GRAVITY_MPS2, skip)
+    gyro_cols, gyro_scale = _pick_columns(
+        p, header, GYRO_COLUMNS, _GYRO_SI, 180.0 / math.pi, skip
+    )
+    if TIME_COLUMN not in header:
+        raise RecordingError(p, f"missing column {TIME_COLUMN!r} in the header", line=skip + 1)
+    numeric_cols = [TIME_COLUMN, *acc_cols, *gyro_cols]
+    try:
+        frame = pd.read_csv(
+            p,
+            skiprows=skip,
+            encoding="utf-8",
+            skipinitialspace=True,
+            dtype={c: np.float64 for c in numeric_cols},
+            engine="c",
+        )
+    except (ValueError, TypeError):
+        line, problem = _locate_bad_cell(p, skip, numeric_cols)
+        raise RecordingError(p, problem, line=line) from None
+    except pd.errors.ParserError as exc:
+        raise RecordingError(p, f"malformed CSV ({str(exc).strip().splitlines()[-1]})") from None
+    frame.columns = header
+    if len(frame) == 0:
+        raise RecordingError(p, "header but no samples", line=skip + 1)
+    values = frame[numeric_cols].to_numpy(dtype=np.float64)
+    finite = np.isfinite(values)
+    if not finite.all():
+        row, col = np.argwhere(~finite)[0]
+        cell = values[row, col]
+        what = "an empty or NaN cell" if math.isnan(cell) else f"non-finite value {cell}"
+        raise RecordingError(p, f"{what} in column {numeric_cols[col]!r}", line=skip + 2 + int(row))
+    time_s = values[:, 0].copy()
+    if time_s.shape[0] > 1:
+        dt = np.diff(time_s)
+        bad = np.flatnonzero(dt <= 0)
+        if bad.size:
+            i = int(bad[0]) + 1
+            verb = "repeats" if dt[bad[0]] == 0 else "goes backwards"
+            raise RecordingError(
+                p,
+                f"time_s {verb} ({time_s[i - 1]:g} s then {time_s[i]:g} s); it must strictly increase",
+                line=skip + 2 + i,
+            )
+    acc = values[:, 1:4] * acc_scale
+    gyro = values[:, 4:7] * gyro_scale
+    _check_units(p, acc, gyro, acc_cols, gyro_cols)
+    extra_cols = [c for c in header if c not in numeric_cols]
+    extra = frame[extra_cols].reset_index(drop=True) if extra_cols else None
+    for arr in (time_s, acc, gyro):
+        arr.setflags(write=False)
+    return Recording(time_s, acc, gyro, meta, extra, str(p))
+
+
+def _pick_columns(
+    path: Path,
+    header: Sequence[str],
+    native: Sequence[str],
+    si: Sequence[str],
+    si_scale: float,
+    skip: int,
+) -> tuple[list[str], float]:
+    if all(c in header for c in native):
+        return list(native), 1.0
+    if all(c in header for c in si):
+        return list(si), si_scale
+    present_native = [c for c in native if c in header]
+    present_si = [c for c in si if c in header]
+    if present_si and not present_native:
+        missing = [c for c in si if c not in header]
+    else:
+        missing = [c for c in native if c not in header]
+    raise RecordingError(
+        path, f"missing column(s) {', '.join(repr(m) for m in missing)} in the header", line=skip + 1
+    )
+
+
+def _check_units(
+    path: Path,
+    acc_g: FloatArray,
+    gyro_dps: FloatArray,
+    acc_cols: Sequence[str],
+    gyro_cols: Sequence[str],
+) -> None:
+    """Reject units that are obviously wrong: judged on the stillest samples."""
+    norm = np.sqrt(np.einsum("ij,ij->i", acc_g, acc_g))
+    rate = np.sqrt(np.einsum("ij,ij->i", gyro_dps, gyro_dps))
+    # the stillest tenth of the samples: gravity only, and little rotation
+    k = max(1, norm.shape[0] // 10)
+    still = np.argpartition(rate, k - 1)[:k] if norm.shape[0] > k else np.arange(norm.shape[0])
+    g_level = float(np.median(norm[still]))
+    if acc_cols[0].endswith("_g") and 6.0 < g_level < 14.0:
+        raise RecordingError(
+            path,
+            f"{acc_cols[0]} etc. read {g_level:.1f} at rest, which looks like m/s², not g "
+            "(rename the columns acc_*_mps2 or convert)",
+        )
+    if acc_cols[0].endswith("_mps2") and 0.6 < g_level < 1.4:
+        raise RecordingError(
+            path,
+            f"{acc_cols[0]} etc. read {g_level:.2f} at rest, which looks like g, not m/s² "
+            "(rename the columns acc_*_g or convert)",
+        )
+    if not 0.3 < g_level < 3.0:
+        raise RecordingError(
+            path,
+            f"the accelerometer reads {g_level:.3g} g at rest; expected about 1 g — check the units",
+        )
+    rate_level = float(np.median(rate))
+    if gyro_cols[0].endswith("_rads") and rate_level > 100.0:
+        raise RecordingError(
+            path,
+            f"{gyro_cols[0]} etc. have a median magnitude of {rate_level / 57.3:.0f} rad/s, "
+            "which looks like °/s (rename the columns gyro_*_dps)",
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# writing
+
+
+def _format_metadata(metadata: Mapping[str, object]) -> str:
+    lines = []
+    for key, value in metadata.items():
+        text = str(value).replace("\n", " ")
+        lines.append(f"# {key}: {text}\n")
+    return "".join(lines)
+
+
+def write_recording(
+    path: str | os.PathLike[str],
+    recording: Recording,
+    *,
+    decimals: int = 5,
+) -> Path:
+    """Write ``recording`` as contract CSV (native units), metadata lines first."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    columns: dict[str, FloatArray] = {TIME_COLUMN: recording.time_s}
+    for i, name in enumerate(ACC_COLUMNS):
+        columns[name] = recording.acc_g[:, i]
+    for i, name in enumerate(GYRO_COLUMNS):
+        columns[name] = recording.gyro_dps[:, i]
+    frame = pd.DataFrame(columns)
+    if recording.extra is not None:
+        for col in recording.extra.columns:
+            frame[col] = recording.extra[col].to_numpy()
+    with p.open("w", encoding="utf-8", newline="") as fh:
+        fh.write(_format_metadata(recording.metadata))
+        frame.to_csv(fh, index=False, float_format=f"%.{decimals}f", lineterminator="\n")
+    return p
+
+
+class RecordingWriter:
+    """Append samples to a contract CSV as they arrive, flushing to disk at least every ``flush_s``.
+
+    Each flush is followed by ``os.fsync`` so that a killed process leaves at most the last
+    ``flush_s`` of data unwritten, and the file always ends on a whole row. Use as a context
+    manager. Extra columns (e.g. ``seq``) are written after the required ones.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        metadata: Mapping[str, object],
+        extra_columns: Sequence[str] = (),
+        flush_s: float = 0.5,
+        decimals: int = 5,
+    ) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.extra_columns = tuple(extra_columns)
+        self.flush_s = flush_s
+        self.rows_written = 0
+        self._decimals = decimals
+        self._fh: IO[str] | None = self.path.open("w", encoding="utf-8", newline="")
+        self._buffer = io.StringIO()
+        self._last_flush_t: float | None = None
+        header = ",".join([*REQUIRED_COLUMNS, *self.extra_columns])
+        self._fh.write(_format_metadata(metadata) + header + "\n")
+        self._sync()
+
+    def __enter__(self) -> RecordingWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def append(
+        self,
+        time_s: FloatArray,
+        acc_g: FloatArray,
+        gyro_dps: FloatArray,
+        extra: Mapping[str, npt.ArrayLike] | None = None,
+    ) -> None:
+        """Buffer a block of samples; flush if ``flush_s`` of recording time has passed."""
+        if self._fh is None:
+            raise ValueError("the recording writer is closed")
+        n = time_s.shape[0]
+        if n == 0:
+            return
+        block = np.column_stack([time_s, acc_g, gyro_dps])
+        cols = [block]
+        for name in self.extra_columns:
+            values = np.asarray((extra or {}).get(name, np.full(n, np.nan)), dtype=np.float64)
+            cols.append(values.reshape(n, 1))
+        data = np.hstack(cols)
+        fmt = ["%.6f"] + [f"%.{self._decimals}f"] * 6 + ["%.10g"] * len(self.extra_columns)
+        np.savetxt(self._buffer, data, fmt=fmt, delimiter=",")
+        self.rows_written += n
+        now = float(time_s[-1])
+        if self._last_flush_t is None:
+            self._last_flush_t = float(time_s[0])
+        if now - self._last_flush_t >= self.flush_s:
+            self.flush()
+            self._last_flush_t = now
+
+    def flush(self) -> None:
+        """Write buffered rows and fsync."""
+        if self._fh is None:
+            return
+        text = self._buffer.getvalue()
+        if text:
+            self._fh.write(text)
+            self._buffer = io.StringIO()
+        self._sync()
+
+    def _sync(self) -> None:
+        assert self._fh is not None
+        self._fh.flush()
+        try:
+            os.fsync(self._fh.fileno())
+        except OSError:  # pragma: no cover - e.g. pipes
+            pass
+
+    def close(self) -> None:
+        if self._fh is None:
+            return
+        self.flush()
+        self._fh.close()
+        self._fh = None

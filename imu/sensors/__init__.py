@@ -1,0 +1,1 @@
+"""Sensor profiles: pure decoders for each supported BLE sensor (no bleak here)."""

@@ -1,0 +1,255 @@
+"""Settings: one frozen dataclass, exercise profiles, the TOML settings file, tempo targets.
+
+Every field has a unit in its name and a documented default. A value of 0 disables the feature
+it controls where that makes sense (e.g. ``hold_min_s = 0`` never flags ``no_hold``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imu.errors import ConfigError
+
+__all__ = [
+    "PROFILES",
+    "Settings",
+    "Tempo",
+    "load_settings",
+    "parse_tempo",
+]
+
+SHANK_AXES = ("auto", "+x", "-x", "+y", "-y", "+z", "-z")
+
+
+@dataclass(frozen=True)
+class Tempo:
+    """A four-phase tempo in coaching order: eccentric–bottom–concentric–top, seconds each."""
+
+    eccentric_s: float
+    bottom_s: float
+    concentric_s: float
+    top_s: float
+
+    def __str__(self) -> str:
+        return "-".join(_fmt_s(v) for v in self.as_tuple())
+
+    def as_tuple(self) -> tuple[float, float, float, float]:
+        return (self.eccentric_s, self.bottom_s, self.concentric_s, self.top_s)
+
+
+def _fmt_s(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def parse_tempo(text: str) -> Tempo:
+    """Parse ``"3-0-2-1"`` (eccentric-bottom-concentric-top, seconds; ``X`` = explosive = 0)."""
+    parts = text.strip().replace(":", "-").split("-")
+    if len(parts) != 4:
+        raise ConfigError(
+            f"tempo {text!r}: expected four numbers eccentric-bottom-concentric-top, e.g. 3-0-2-1"
+        )
+    values: list[float] = []
+    for part in parts:
+        p = part.strip()
+        if p.upper() == "X":
+            values.append(0.0)
+            continue
+        try:
+            v = float(p)
+        except ValueError:
+            raise ConfigError(f"tempo {text!r}: {p!r} is not a number of seconds") from None
+        if not math.isfinite(v) or v < 0 or v > 60:
+            raise ConfigError(f"tempo {text!r}: {p!r} must be between 0 and 60 s")
+        values.append(v)
+    return Tempo(*values)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the analysis can be told. Units are in the names; 0 disables where noted."""
+
+    exercise: str = "reverse-hyper"
+    #: reported rep peaks above this θ get ``above_hip_line``, °
+    tolerance_deg: float = 5.0
+    #: elevation of the hip line above horizontal (tilted torso, e.g. on a ball), °
+    hip_line_offset_deg: float = 0.0
+    #: a "hold the legs in line" segment ``(start_s, end_s)``: its median θ becomes the hip line
+    hip_line_segment_s: tuple[float, float] | None = None
+    #: hip-to-ankle length for the foot height in cm; ``None`` = estimate from the data
+    leg_length_m: float | None = None
+    #: which sensor axis points along the shank toward the foot; ``auto`` = ``+x``, flipped when
+    #: the recording shows that the axis points up the leg
+    shank_axis: str = "auto"
+    #: a pause longer than this between reps ends a set, s
+    rest_threshold_s: float = 15.0
+    #: fewer reps than this are not a set (getting on the bench is not a set)
+    min_set_reps: int = 3
+    #: a rep must move the leg at least this far (bottom to top), °
+    min_rom_deg: float = 12.0
+    #: a rep's peak must reach at least this θ to count at all (lower = walking, fidgeting), °
+    top_min_deg: float = -35.0
+    #: reps peaking more than this below the hip line (or the set's typical peak) are ``partial``, °
+    partial_margin_deg: float = 12.0
+    #: a top hold shorter than this is ``no_hold``, s (0 disables)
+    hold_min_s: float = 0.25
+    #: a bottom pause longer than this is ``rest_at_bottom``, s (0 disables)
+    rest_at_bottom_s: float = 4.0
+    #: lowering faster than this peak speed is a ``drop``, °/s (0 disables)
+    drop_velocity_dps: float = 180.0
+    #: ``momentum``: the leg coasts (decelerates at near-gravity rates) over at least this angle, °
+    coast_min_deg: float = 12.0
+    #: ``momentum``: a reversal at the bottom faster than this (°/s swing within ``bounce_window_s``)
+    bounce_velocity_dps: float = 120.0
+    #: ``momentum``: time window for a bounce reversal at the bottom, s
+    bounce_window_s: float = 0.35
+    #: ``momentum`` on the machine: swinging this far past hanging vertical under the bench, °
+    swing_through_deg: float = 10.0
+    #: target tempo, e.g. ``"3-0-2-1"``; ``None`` = no target
+    target_tempo: str | None = None
+    #: a phase within this many seconds of its target is on tempo, s
+    tempo_tolerance_s: float = 0.5
+    #: low-pass cutoff applied to the leg angle and rate before segmentation, Hz
+    smoothing_cutoff_hz: float = 4.0
+    #: the leg counts as moving above this angular rate about the hip, °/s
+    moving_rate_dps: float = 8.0
+    #: longest gap in the data integrated across before the angle is re-anchored, s
+    max_bridge_s: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.exercise not in PROFILES:
+            raise ConfigError(
+                f"unknown exercise {self.exercise!r}; choose one of {', '.join(PROFILES)}"
+            )
+        if self.shank_axis not in SHANK_AXES:
+            raise ConfigError(
+                f"shank_axis {self.shank_axis!r}: choose one of {', '.join(SHANK_AXES)}"
+            )
+        if self.leg_length_m is not None and not 0.3 <= self.leg_length_m <= 1.5:
+            raise ConfigError(f"leg_length_m {self.leg_length_m}: expected 0.3–1.5 m")
+        if self.target_tempo is not None:
+            parse_tempo(self.target_tempo)
+        if self.hip_line_segment_s is not None:
+            a, b = self.hip_line_segment_s
+            if not b > a:
+                raise ConfigError("hip_line_segment_s: end must be after start")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{f.name}: must be a finite number")
+        if self.min_set_reps < 1:
+            raise ConfigError("min_set_reps must be at least 1")
+        if self.smoothing_cutoff_hz <= 0 or self.moving_rate_dps <= 0:
+            raise ConfigError("smoothing_cutoff_hz and moving_rate_dps must be positive")
+
+    @property
+    def tempo(self) -> Tempo | None:
+        return None if self.target_tempo is None else parse_tempo(self.target_tempo)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+#: Exercise profiles: the fields each one sets over the defaults. Documented in the README.
+PROFILES: dict[str, dict[str, Any]] = {
+    # bench or machine: legs start 30–90° below the hip line and rise to it
+    "reverse-hyper": {},
+    # floor: legs start flat and rise "a few inches" (5–15°); more than 20° arches the lower back
+    "prone-leg-lift": {
+        "tolerance_deg": 20.0,
+        "min_rom_deg": 4.0,
+        "top_min_deg": -20.0,
+        "partial_margin_deg": 0.0,
+        "coast_min_deg": 6.0,
+        "bounce_velocity_dps": 80.0,
+        "drop_velocity_dps": 120.0,
+        "swing_through_deg": 0.0,
+        "hold_min_s": 0.2,
+        "moving_rate_dps": 5.0,
+    },
+}
+
+_FIELD_NAMES = {f.name for f in dataclasses.fields(Settings)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    f = next(f for f in dataclasses.fields(Settings) if f.name == name)
+    default = f.default if f.default is not dataclasses.MISSING else None
+    if name == "hip_line_segment_s" and value is not None:
+        if (
+            not isinstance(value, list | tuple)
+            or len(value) != 2
+            or not all(isinstance(v, int | float) for v in value)
+        ):
+            raise ConfigError(f"{name}: expected [start_s, end_s]")
+        return (float(value[0]), float(value[1]))
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name}: expected true or false, got {value!r}")
+        return value
+    if isinstance(default, float) or name == "leg_length_m":
+        if value is None and name == "leg_length_m":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{name}: expected a number, got {value!r}")
+        return float(value)
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name}: expected a whole number, got {value!r}")
+        return value
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{name}: expected text, got {value!r}")
+    return value
+
+
+def load_settings(
+    *,
+    exercise: str | None = None,
+    config_path: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build settings: defaults ← exercise profile ← TOML file ← explicit overrides.
+
+    The TOML file holds top-level keys named like the :class:`Settings` fields (``exercise`` may be
+    one of them). Unknown keys are rejected with the list of valid ones.
+    """
+    file_values: dict[str, Any] = {}
+    if config_path is not None:
+        p = Path(config_path)
+        try:
+            with p.open("rb") as fh:
+                raw = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"{p}: no such settings file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+        unknown = sorted(set(raw) - _FIELD_NAMES)
+        if unknown:
+            raise ConfigError(
+                f"{p}: unknown setting(s) {', '.join(unknown)}; valid keys: "
+                + ", ".join(sorted(_FIELD_NAMES))
+            )
+        file_values = {k: _coerce(k, v) for k, v in raw.items()}
+    explicit = {k: v for k, v in (overrides or {}).items() if v is not None}
+    unknown = sorted(set(explicit) - _FIELD_NAMES)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}")
+    name = exercise or explicit.get("exercise") or file_values.get("exercise") or "reverse-hyper"
+    if name not in PROFILES:
+        raise ConfigError(f"unknown exercise {name!r}; choose one of {', '.join(PROFILES)}")
+    values: dict[str, Any] = {**PROFILES[name], **file_values, **explicit, "exercise": name}
+    return Settings(**values)
+
+
+def profile_table() -> list[dict[str, Any]]:
+    """Each profile's full settings (for docs and ``imu profiles``)."""
+    return [load_settings(exercise=name).to_dict() for name in PROFILES]
+
+
+_ = field  # re-exported for type checkers of subclasses
