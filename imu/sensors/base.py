@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Decoder", "GattWrite", "SampleBlock", "SensorProfile"]
+__all__ = ["Decoder", "DecoderStats", "GattWrite", "SampleBlock", "SensorProfile"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,17 @@ class DecoderStats:
     malformed: int = 0
     lost_samples: int = 0
     last_error: str = ""
+    #: payloads that were well formed but out of order or repeated (skipped)
+    out_of_order: int = 0
+    #: times the decoder had to re-anchor its time line (reconnect, device restart, clock jump)
+    resyncs: int = 0
+    #: control / command responses seen (not sample data)
+    responses: int = 0
+
+    def error(self, message: str) -> None:
+        """Count one malformed payload and remember why."""
+        self.malformed += 1
+        self.last_error = message
 
 
 class Decoder(abc.ABC):
@@ -65,6 +76,10 @@ class Decoder(abc.ABC):
     def feed(self, payload: bytes, *, arrival_s: float, char_uuid: str = "") -> list[SampleBlock]:
         """Decode one notification (``arrival_s`` = host monotonic time, used only where the
         protocol carries no clock). Returns zero or more blocks."""
+
+    def configure(self, char_uuid: str, value: bytes) -> None:  # noqa: B027 - optional hook
+        """Value read from one of the profile's ``read_uuids`` (the transport reads them after
+        subscribing and before the start writes). Bad values are counted, never raised."""
 
     def reset_link(self) -> None:  # noqa: B027 - optional hook
         """Called after a reconnect: the next payload may follow a gap of unknown length."""
@@ -82,13 +97,18 @@ class SensorProfile(abc.ABC):
     name_prefixes: tuple[str, ...] = ()  #: advertised names that identify the model
     rates_hz: tuple[float, ...] = ()  #: rates the sensor can be set to
     extra_notify_uuids: tuple[str, ...] = field(default=())  #: further streams to subscribe
+    #: characteristics to read once connected (after subscribing, before the start writes);
+    #: each value goes to :meth:`Decoder.configure`
+    read_uuids: tuple[str, ...] = field(default=())
 
     def matches(self, name: str | None, service_uuids: Sequence[str]) -> bool:
         """Does an advertisement (local name, service UUIDs) belong to this model?"""
         uuids = {u.lower() for u in service_uuids}
         if self.service_uuid.lower() in uuids:
             return True
-        return bool(name) and any(name.startswith(p) for p in self.name_prefixes)
+        if not name:
+            return False
+        return any(name.startswith(p) for p in self.name_prefixes)
 
     def nearest_rate_hz(self, rate_hz: float) -> float:
         """The supported rate closest to ``rate_hz`` (the request itself if any rate goes)."""
@@ -107,3 +127,24 @@ class SensorProfile(abc.ABC):
     @abc.abstractmethod
     def new_decoder(self, rate_hz: float) -> Decoder:
         """A fresh decoder for one recording at ``rate_hz``."""
+
+    # --- virtual sensors (tests, the fake BlueZ peripheral, ``imu simulate``) -------------
+
+    def encode_notifications(
+        self,
+        time_s: npt.ArrayLike,
+        acc_g: npt.ArrayLike,
+        gyro_dps: npt.ArrayLike,
+        *,
+        samples_per_notification: int = 1,
+    ) -> list[bytes]:
+        """Payloads a real sensor of this model would notify on ``notify_uuid`` for these
+        samples (``time_s`` on the device clock, ``acc_g`` and ``gyro_dps`` of shape (n, 3)).
+        Decoding them with :meth:`new_decoder` gives the samples back within the protocol's
+        quantisation."""
+        raise NotImplementedError(f"{self.key}: no encoder for virtual sensors")
+
+    def read_values(self, rate_hz: float) -> dict[str, bytes]:
+        """What a virtual sensor returns when ``read_uuids`` are read (after starting at
+        ``rate_hz``)."""
+        return {}

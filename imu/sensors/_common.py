@@ -1,0 +1,111 @@
+"""Helpers shared by the sensor profiles: array checks, quantisation and the arrival clock.
+
+Pure: no bleak, no I/O, no clocks (arrival times are passed in).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from imu.errors import ConfigError
+from imu.sensors.base import DecoderStats, SampleBlock
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def as_samples(
+    time_s: npt.ArrayLike, acc_g: npt.ArrayLike, gyro_dps: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Check and convert encoder inputs: ``time_s`` (n,), ``acc_g`` and ``gyro_dps`` (n, 3)."""
+    t = np.asarray(time_s, dtype=np.float64).reshape(-1)
+    acc = np.asarray(acc_g, dtype=np.float64)
+    gyro = np.asarray(gyro_dps, dtype=np.float64)
+    n = t.shape[0]
+    if acc.shape != (n, 3) or gyro.shape != (n, 3):
+        raise ConfigError(
+            f"samples need time_s (n,), acc_g (n, 3) and gyro_dps (n, 3); got {t.shape}, "
+            f"{acc.shape}, {gyro.shape}"
+        )
+    return t, acc, gyro
+
+
+def check_chunk(samples_per_notification: int) -> None:
+    if samples_per_notification < 1:
+        raise ConfigError(f"samples per notification must be >= 1, got {samples_per_notification}")
+
+
+def quantise_i16(values: FloatArray, full_scale: float) -> npt.NDArray[np.int16]:
+    """``values`` in physical units → int16 counts with ``full_scale`` at 32768 (saturating)."""
+    counts = np.rint(np.asarray(values, dtype=np.float64) * (32768.0 / full_scale))
+    return np.clip(counts, -32768, 32767).astype(np.int16)
+
+
+def make_block(
+    time_s: FloatArray,
+    acc_g: FloatArray,
+    gyro_dps: FloatArray,
+    *,
+    lost_before: int = 0,
+    seq: npt.NDArray[np.int64] | None = None,
+) -> SampleBlock:
+    return SampleBlock(
+        time_s=np.ascontiguousarray(time_s, dtype=np.float64),
+        acc_g=np.ascontiguousarray(acc_g, dtype=np.float64).reshape(-1, 3),
+        gyro_dps=np.ascontiguousarray(gyro_dps, dtype=np.float64).reshape(-1, 3),
+        lost_before=lost_before,
+        seq=seq,
+    )
+
+
+@dataclass
+class ArrivalClock:
+    """Sample times for protocols without a device clock (WitMotion, Thingy:52 raw data).
+
+    Samples are spaced at the configured period ``1 / rate_hz`` on the host's clock. The time
+    line is anchored to the *earliest* arrivals: a notification can never arrive before its
+    samples were taken, so when one arrives earlier than the time line predicts, the line is
+    pulled back (by at most half a period per notification, so times stay strictly increasing);
+    when notifications keep arriving a little late (a sensor clock slower than nominal) the line
+    creeps forward by ``creep`` of the lateness per notification.
+
+    A notification whose last sample arrives more than ``1.5 periods + jitter_s`` after the
+    time line's prediction means samples were lost (a notification dropped, or the sensor
+    stalled): ``round(lateness / period)`` samples are counted as lost and the time line is
+    re-anchored to the arrival. ``jitter_s`` covers BLE batching: several notifications queued
+    in one connection event arrive together, up to one connection interval after the first of
+    them was sampled, so loss detection cannot be finer than the connection interval.
+    """
+
+    period_s: float
+    jitter_s: float = 0.03
+    creep: float = 0.02
+    last_time_s: float | None = None
+
+    def reset(self) -> None:
+        self.last_time_s = None
+
+    def place(self, n: int, arrival_s: float, stats: DecoderStats) -> tuple[FloatArray, int]:
+        """Times of ``n`` samples that arrived together at ``arrival_s``, and how many samples
+        were lost just before them."""
+        period = self.period_s
+        offsets = np.arange(n, dtype=np.float64) * period
+        if self.last_time_s is None:
+            first = arrival_s - (n - 1) * period
+            self.last_time_s = float(first + offsets[-1])
+            return first + offsets, 0
+        first = self.last_time_s + period
+        lateness = arrival_s - (first + (n - 1) * period)
+        lost = 0
+        if lateness > 1.5 * period + self.jitter_s:
+            lost = round(lateness / period)
+            first = arrival_s - (n - 1) * period
+            stats.lost_samples += lost
+        elif lateness < 0.0:
+            first += max(lateness, -0.5 * period)
+        else:
+            first += self.creep * lateness
+        self.last_time_s = float(first + offsets[-1])
+        return first + offsets, lost
