@@ -13,7 +13,7 @@ class ImuError(Exception):
 
 
 class RecordingError(ImuError):
-    """A recording file cannot be read: names the file, the row (1-based line number) and the problem."""
+    """A recording cannot be read: names the file, the line (1-based) and the problem."""
 
     def __init__(self, path: str | Path | None, problem: str, *, line: int | None = None) -> None:
         self.path = None if path is None else str(path)

@@ -9,6 +9,7 @@ are carried along untouched. Samples are never dropped or reordered: bad input r
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
@@ -121,9 +122,7 @@ class Recording:
         )
 
 
-def find_gaps(
-    time_s: FloatArray, *, sampling_rate_hz: float, min_missing: int = 1
-) -> list[Gap]:
+def find_gaps(time_s: FloatArray, *, sampling_rate_hz: float, min_missing: int = 1) -> list[Gap]:
     """Intervals where at least ``min_missing`` samples are missing at ``sampling_rate_hz``.
 
     An interval counts as a gap when it is longer than 1.5 nominal sample periods; the number of
@@ -135,9 +134,7 @@ def find_gaps(
     period = 1.0 / sampling_rate_hz
     missing = np.rint(dt / period).astype(np.int64) - 1
     idx = np.flatnonzero((dt > 1.5 * period) & (missing >= min_missing))
-    return [
-        Gap(float(time_s[i]), float(time_s[i + 1]), int(max(missing[i], 1))) for i in idx
-    ]
+    return [Gap(float(time_s[i]), float(time_s[i + 1]), int(max(missing[i], 1))) for i in idx]
 
 
 # --------------------------------------------------------------------------------------------
@@ -171,8 +168,13 @@ def _read_text_head(path: Path) -> tuple[dict[str, str], int]:
 def _locate_bad_cell(path: Path, skip: int, columns: Sequence[str]) -> tuple[int, str]:
     """Slow path, only after a fast parse failed: find the first non-numeric or empty cell."""
     frame = pd.read_csv(
-        path, skiprows=skip, usecols=list(columns), dtype=str, keep_default_na=False,
-        encoding="utf-8", skipinitialspace=True,
+        path,
+        skiprows=skip,
+        usecols=list(columns),
+        dtype=str,
+        keep_default_na=False,
+        encoding="utf-8",
+        skipinitialspace=True,
     )
     for col in columns:
         values = frame[col].str.strip()
@@ -212,9 +214,7 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
     if dupes:
         raise RecordingError(p, f"duplicate column(s) {', '.join(dupes)}", line=skip + 1)
     acc_cols, acc_scale = _pick_columns(p, header, ACC_COLUMNS, _ACC_SI, 1.0 / GRAVITY_MPS2, skip)
-    gyro_cols, gyro_scale = _pick_columns(
-        p, header, GYRO_COLUMNS, _GYRO_SI, 180.0 / math.pi, skip
-    )
+    gyro_cols, gyro_scale = _pick_columns(p, header, GYRO_COLUMNS, _GYRO_SI, 180.0 / math.pi, skip)
     if TIME_COLUMN not in header:
         raise RecordingError(p, f"missing column {TIME_COLUMN!r} in the header", line=skip + 1)
     numeric_cols = [TIME_COLUMN, *acc_cols, *gyro_cols]
@@ -251,7 +251,8 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
             verb = "repeats" if dt[bad[0]] == 0 else "goes backwards"
             raise RecordingError(
                 p,
-                f"time_s {verb} ({time_s[i - 1]:g} s then {time_s[i]:g} s); it must strictly increase",
+                f"time_s {verb} ({time_s[i - 1]:g} s then {time_s[i]:g} s); "
+                "it must strictly increase",
                 line=skip + 2 + i,
             )
     acc = values[:, 1:4] * acc_scale
@@ -283,7 +284,9 @@ def _pick_columns(
     else:
         missing = [c for c in native if c not in header]
     raise RecordingError(
-        path, f"missing column(s) {', '.join(repr(m) for m in missing)} in the header", line=skip + 1
+        path,
+        f"missing column(s) {', '.join(repr(m) for m in missing)} in the header",
+        line=skip + 1,
     )
 
 
@@ -307,16 +310,18 @@ def _check_units(
             f"{acc_cols[0]} etc. read {g_level:.1f} at rest, which looks like m/s², not g "
             "(rename the columns acc_*_mps2 or convert)",
         )
-    if acc_cols[0].endswith("_mps2") and 0.6 < g_level < 1.4:
+    if acc_cols[0].endswith("_mps2") and 0.06 < g_level < 0.14:
         raise RecordingError(
             path,
-            f"{acc_cols[0]} etc. read {g_level:.2f} at rest, which looks like g, not m/s² "
+            f"{acc_cols[0]} etc. read {g_level * GRAVITY_MPS2:.2f} at rest, which looks like g, "
+            "not m/s² "
             "(rename the columns acc_*_g or convert)",
         )
     if not 0.3 < g_level < 3.0:
         raise RecordingError(
             path,
-            f"the accelerometer reads {g_level:.3g} g at rest; expected about 1 g — check the units",
+            f"the accelerometer reads {g_level:.3g} g at rest; "
+            "expected about 1 g — check the units",
         )
     rate_level = float(np.median(rate))
     if gyro_cols[0].endswith("_rads") and rate_level > 100.0:
@@ -441,10 +446,8 @@ class RecordingWriter:
     def _sync(self) -> None:
         assert self._fh is not None
         self._fh.flush()
-        try:
+        with contextlib.suppress(OSError):  # e.g. pipes
             os.fsync(self._fh.fileno())
-        except OSError:  # pragma: no cover - e.g. pipes
-            pass
 
     def close(self) -> None:
         if self._fh is None:

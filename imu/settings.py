@@ -11,7 +11,7 @@ import math
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,7 @@ class Settings:
     drop_velocity_dps: float = 180.0
     #: ``momentum``: the leg coasts (decelerates at near-gravity rates) over at least this angle, °
     coast_min_deg: float = 12.0
-    #: ``momentum``: a reversal at the bottom faster than this (°/s swing within ``bounce_window_s``)
+    #: ``momentum``: bottom reversal speed (within ``bounce_window_s``) that is a bounce, °/s
     bounce_velocity_dps: float = 120.0
     #: ``momentum``: time window for a bounce reversal at the bottom, s
     bounce_window_s: float = 0.35
@@ -250,6 +250,3 @@ def load_settings(
 def profile_table() -> list[dict[str, Any]]:
     """Each profile's full settings (for docs and ``imu profiles``)."""
     return [load_settings(exercise=name).to_dict() for name in PROFILES]
-
-
-_ = field  # re-exported for type checkers of subclasses

@@ -1,0 +1,422 @@
+"""Stage 2 — segmentation: reps, their four boundary instants, and sets.
+
+Input is the leg angle θ and its rate (:mod:`imu.angle`). Plain functions on arrays.
+
+Reps
+    Peaks of the low-passed θ with a prominence of at least ``min_rom_deg`` on both sides and a
+    height of at least ``top_min_deg`` are rep candidates (walking, sitting and a jiggling knee
+    keep the shank far below the hip line and are rejected here).
+Boundaries
+    Each rep has four instants where the leg *actually* starts or stops moving. A threshold on
+    the rate crosses late, because velocity grows smoothly from zero. We measure the times at
+    which the rate crosses three levels ``L, 2L, 4L`` (``L`` ≈ 8 % of the phase's peak rate,
+    above the noise floor) and extrapolate to zero velocity assuming a power-law onset
+    ``v ∝ (t − t0)^p`` — exact for linear (``p = 1``) and minimum-jerk-like (``p = 2``) onsets;
+    ``p`` is estimated from the three crossings.
+Sets
+    Reps separated by at most ``rest_threshold_s`` form a set; fewer than ``min_set_reps`` reps
+    are not a set. Reps at the edges of a set that start or end far from the set's usual bottom
+    (climbing onto or off the bench) are dropped.
+
+Intervals are half-open; rep tables are DataFrames with a ``rep_id`` index.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import signal
+
+__all__ = [
+    "detect_reps",
+    "group_sets",
+    "lowpass",
+    "onset_time",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: fraction of the rep's ROM that may remain when a boundary search stops at a pause mid-phase
+_RESIDUAL_FRAC = 0.25
+_MAX_BURSTS = 4
+#: the lowest crossing level as a fraction of the phase's peak rate
+_LEVEL_FRAC = 0.08
+
+
+def lowpass(
+    x: FloatArray, *, sampling_rate_hz: float, cutoff_hz: float, order: int = 2
+) -> FloatArray:
+    """Zero-phase Butterworth low-pass; returns ``x`` unchanged if the cutoff is near Nyquist."""
+    if x.shape[0] < 16 or cutoff_hz >= 0.45 * sampling_rate_hz:
+        return np.asarray(x, dtype=np.float64)
+    sos = signal.butter(order, cutoff_hz, fs=sampling_rate_hz, output="sos")
+    return np.asarray(signal.sosfiltfilt(sos, x), dtype=np.float64)
+
+
+def noise_floor_dps(rate_dps: FloatArray, *, minimum_dps: float = 1.5) -> float:
+    """Rate noise level: 4 σ of the sample-to-sample jitter (robust), at least ``minimum_dps``."""
+    if rate_dps.shape[0] < 3:
+        return minimum_dps
+    sigma = 1.4826 * float(np.median(np.abs(np.diff(rate_dps)))) / math.sqrt(2.0)
+    return max(minimum_dps, 4.0 * sigma)
+
+
+def _crossing(
+    time_s: FloatArray, v: FloatArray, i_from: int, level: float, *, forward: bool, limit: int
+) -> float | None:
+    """Time at which ``v`` (positive bump) last exceeds ``level`` walking from ``i_from``.
+
+    Walks forward (or backward) from ``i_from`` to the first sample below ``level`` and
+    interpolates linearly between it and its neighbour. ``None`` if not found before ``limit``.
+    """
+    if forward:
+        seg = v[i_from : limit + 1]
+        below = np.flatnonzero(seg < level)
+        if below.size == 0:
+            return None
+        j = i_from + int(below[0])
+        k = j - 1
+    else:
+        seg = v[limit : i_from + 1]
+        below = np.flatnonzero(seg < level)
+        if below.size == 0:
+            return None
+        j = limit + int(below[-1])
+        k = j + 1
+    if k < 0 or k >= v.shape[0]:
+        return float(time_s[j])
+    vj, vk = v[j], v[k]
+    frac = 0.0 if vk == vj else (level - vj) / (vk - vj)
+    return float(time_s[j] + frac * (time_s[k] - time_s[j]))
+
+
+def onset_time(
+    time_s: FloatArray,
+    v: FloatArray,
+    i_peak: int,
+    *,
+    forward: bool,
+    limit: int,
+    floor_dps: float,
+) -> float:
+    """Lag-corrected instant where a velocity bump ``v`` (positive) starts or ends.
+
+    ``forward=False`` finds the start of the bump before ``i_peak``; ``forward=True`` its end.
+    Uses crossings of ``L, 2L, 4L`` and a power-law extrapolation to zero velocity, clamped to
+    the last sample at or below zero velocity.
+    """
+    vmax = float(v[i_peak])
+    sign = 1.0 if forward else -1.0
+    zero_t = _crossing(time_s, v, i_peak, 0.0, forward=forward, limit=limit)
+    bound = float(time_s[limit]) if zero_t is None else zero_t
+    base = max(floor_dps, _LEVEL_FRAC * vmax)
+    if vmax <= 1.5 * base:
+        t = _crossing(time_s, v, i_peak, 0.5 * vmax, forward=forward, limit=limit)
+        return bound if t is None else t
+    levels = [base, 2.0 * base, 4.0 * base]
+    if levels[2] > 0.8 * vmax:
+        levels = [base, 0.5 * (base + 0.8 * vmax), 0.8 * vmax]
+        ratio_ideal = None
+    else:
+        ratio_ideal = 2.0
+    ts = [_crossing(time_s, v, i_peak, lv, forward=forward, limit=limit) for lv in levels]
+    if ts[0] is None:
+        return bound
+    t1 = ts[0]
+    if ts[1] is None or ts[2] is None:
+        return t1
+    # distances from the bump's centre, growing toward the boundary
+    d1, d2, d3 = (sign * (t - float(time_s[i_peak])) for t in ts)
+    gap12, gap23 = d1 - d2, d2 - d3
+    if gap12 <= 0 or gap23 <= 0:
+        return t1
+    if ratio_ideal is None:
+        # levels not in a 1:2:4 ladder: assume a linear onset through the two lowest crossings
+        slope = (levels[1] - levels[0]) / gap12
+        t0 = t1 + sign * levels[0] / slope
+    else:
+        r = gap23 / gap12  # = 2**(1/p) for v ∝ (t − t0)**p
+        r = min(max(r, 2.0 ** (1.0 / 3.0)), 2.0 ** (1.0 / 0.7))
+        t0 = t1 + sign * gap12 / (r - 1.0)
+    # never beyond the zero crossing (the leg was not moving the other way)
+    return min(t0, bound) if forward else max(t0, bound)
+
+
+@dataclass(frozen=True)
+class _Phase:
+    start: float
+    end: float
+
+
+def _phase_bounds(
+    time_s: FloatArray,
+    theta: FloatArray,
+    v: FloatArray,
+    lo: int,
+    hi: int,
+    *,
+    rom: float,
+    floor_dps: float,
+    rising: bool,
+) -> tuple[_Phase, float] | None:
+    """Start and end of the rising (or falling) phase within samples ``[lo, hi]``.
+
+    Handles phases made of several bursts (a pause halfway up): bursts are added while more than
+    ``_RESIDUAL_FRAC`` of the ROM remains outside the found interval.
+    """
+    if hi - lo < 2:
+        return None
+    s = 1.0 if rising else -1.0
+    sv = s * v
+    i_max = lo + int(np.argmax(sv[lo : hi + 1]))
+    vmax = float(sv[i_max])
+    if vmax <= floor_dps:
+        return None
+    t_start = onset_time(time_s, sv, i_max, forward=False, limit=lo, floor_dps=floor_dps)
+    t_end = onset_time(time_s, sv, i_max, forward=True, limit=hi, floor_dps=floor_dps)
+    th_lo, th_hi = theta[lo], theta[hi]
+    for _ in range(_MAX_BURSTS):
+        i_s = int(np.searchsorted(time_s, t_start))
+        remaining = s * (theta[min(i_s, hi)] - th_lo)
+        if remaining <= _RESIDUAL_FRAC * rom or i_s - lo < 3:
+            break
+        j = lo + int(np.argmax(sv[lo:i_s]))
+        if sv[j] <= floor_dps:
+            break
+        t_start = onset_time(time_s, sv, j, forward=False, limit=lo, floor_dps=floor_dps)
+    for _ in range(_MAX_BURSTS):
+        i_e = int(np.searchsorted(time_s, t_end))
+        remaining = s * (th_hi - theta[max(min(i_e, hi), lo)])
+        if remaining <= _RESIDUAL_FRAC * rom or hi - i_e < 3:
+            break
+        j = i_e + int(np.argmax(sv[i_e : hi + 1]))
+        if sv[j] <= floor_dps:
+            break
+        t_end = onset_time(time_s, sv, j, forward=True, limit=hi, floor_dps=floor_dps)
+    return _Phase(t_start, t_end), vmax
+
+
+REP_COLUMNS = [
+    "start_s", "top_start_s", "top_end_s", "end_s", "peak_s",
+    "peak_angle_deg", "min_angle_deg", "start_angle_deg", "end_angle_deg",
+    "peak_velocity_dps", "peak_lowering_velocity_dps",
+]  # fmt: skip
+
+
+def detect_reps(
+    time_s: FloatArray,
+    theta_deg: FloatArray,
+    rate_dps: FloatArray,
+    *,
+    sampling_rate_hz: float,
+    min_rom_deg: float,
+    top_min_deg: float,
+    smoothing_cutoff_hz: float,
+    max_rep_s: float = 30.0,
+    max_side_s: float = 12.0,
+) -> pd.DataFrame:
+    """Reps with their four lag-corrected boundaries (columns :data:`REP_COLUMNS`).
+
+    A rep rises from a bottom to a peak reaching at least ``top_min_deg`` and comes back down;
+    the larger of the rise and the fall is at least ``min_rom_deg``, the smaller at least half.
+    The bottoms are looked for within ``max_side_s`` of the peak on each side.
+    """
+    n = time_s.shape[0]
+    empty = pd.DataFrame(columns=REP_COLUMNS, dtype=np.float64).rename_axis("rep_id")
+    if n < 8:
+        return empty
+    theta_s = lowpass(theta_deg, sampling_rate_hz=sampling_rate_hz, cutoff_hz=smoothing_cutoff_hz)
+    v = lowpass(rate_dps, sampling_rate_hz=sampling_rate_hz, cutoff_hz=smoothing_cutoff_hz)
+    floor = noise_floor_dps(v)
+    wlen = max(3, int(max_rep_s * sampling_rate_hz)) | 1
+    # one side may be short (the first rep of a set can start from a higher resting posture):
+    # both sides must drop by half the minimum ROM, the larger one by all of it (checked below)
+    peaks, _ = signal.find_peaks(
+        theta_s, height=top_min_deg, prominence=0.5 * min_rom_deg, wlen=wlen
+    )
+    if peaks.size == 0:
+        return empty
+    # the bottom on each side: the lowest point between neighbouring peaks, within max_side_s
+    side = max(2, int(max_side_s * sampling_rate_hz))
+    prev_peak = np.concatenate(([0], peaks[:-1]))
+    next_peak = np.concatenate((peaks[1:], [n - 1]))
+    left_valleys = [
+        a + int(np.argmin(theta_s[a : p + 1]))
+        for a, p in zip(np.maximum(prev_peak, peaks - side), peaks, strict=True)
+    ]
+    right_valleys = [
+        p + int(np.argmin(theta_s[p : b + 1]))
+        for p, b in zip(peaks, np.minimum(next_peak, peaks + side), strict=True)
+    ]
+    rows = []
+    for k, p in enumerate(peaks):
+        lo = _near_bottom(theta_s, v, int(p), left_valleys[k], floor, forward=False)
+        hi = _near_bottom(theta_s, v, int(p), right_valleys[k], floor, forward=True)
+        rom_up = theta_s[p] - theta_s[lo]
+        rom_down = theta_s[p] - theta_s[hi]
+        if min(rom_up, rom_down) < 0.5 * min_rom_deg or max(rom_up, rom_down) < min_rom_deg:
+            continue
+        rom = max(rom_up, rom_down)
+        up = _phase_bounds(time_s, theta_s, v, lo, p, rom=rom_up, floor_dps=floor, rising=True)
+        down = _phase_bounds(time_s, theta_s, v, p, hi, rom=rom_down, floor_dps=floor, rising=False)
+        if up is None or down is None:
+            continue
+        (rise, vmax_up), (fall, vmax_down) = up, down
+        start, top_start, top_end, end = rise.start, rise.end, fall.start, fall.end
+        if top_end < top_start:  # no hold: both at the turnaround
+            mid = 0.5 * (top_start + top_end)
+            top_start = top_end = mid
+        if end - start > max_rep_s or rom < min_rom_deg:
+            continue
+        i0, i1 = np.searchsorted(time_s, [start, end])
+        i1 = max(i1, i0 + 1)
+        seg = theta_deg[i0:i1]
+        rows.append(
+            {
+                "start_s": start,
+                "top_start_s": top_start,
+                "top_end_s": top_end,
+                "end_s": end,
+                "peak_s": float(time_s[i0 + int(np.argmax(seg))]),
+                "peak_angle_deg": float(seg.max()),
+                "min_angle_deg": float(seg.min()),
+                "start_angle_deg": float(np.interp(start, time_s, theta_s)),
+                "end_angle_deg": float(np.interp(end, time_s, theta_s)),
+                "peak_velocity_dps": float(vmax_up),
+                "peak_lowering_velocity_dps": float(vmax_down),
+            }
+        )
+    if not rows:
+        return empty
+    reps = _merge_interrupted(pd.DataFrame(rows, columns=REP_COLUMNS))
+    # a rep may not start before the previous one ended
+    prev_end = reps["end_s"].shift(1)
+    overlap = reps["start_s"] < prev_end
+    reps.loc[overlap, "start_s"] = prev_end[overlap]
+    reps.index.name = "rep_id"
+    return reps
+
+
+def _merge_interrupted(reps: pd.DataFrame, *, contiguous_s: float = 1.0) -> pd.DataFrame:
+    """Merge a rep into the previous one when the leg never got back down in between.
+
+    Two candidates separated by less than ``contiguous_s`` whose shared valley stays in the
+    upper half of the movement (relative to the typical bottom nearby) are one rep that paused
+    or wobbled on the way down.
+    """
+    if len(reps) < 2:
+        return reps
+    lows = np.minimum(reps["start_angle_deg"], reps["end_angle_deg"])
+    bottom_ref = lows.rolling(7, center=True, min_periods=1).median().to_numpy()
+    out = [reps.iloc[0].to_dict()]
+    for k in range(1, len(reps)):
+        cur = reps.iloc[k].to_dict()
+        prev = out[-1]
+        ref = float(bottom_ref[k])
+        valley = min(prev["end_angle_deg"], cur["start_angle_deg"])
+        top = min(prev["peak_angle_deg"], cur["peak_angle_deg"])
+        if (
+            cur["start_s"] - prev["end_s"] < contiguous_s
+            and top > ref
+            and valley - ref > 0.5 * (top - ref)
+        ):
+            higher = cur if cur["peak_angle_deg"] > prev["peak_angle_deg"] else prev
+            prev.update(
+                top_end_s=cur["top_end_s"],
+                end_s=cur["end_s"],
+                end_angle_deg=cur["end_angle_deg"],
+                peak_s=higher["peak_s"],
+                peak_angle_deg=higher["peak_angle_deg"],
+                min_angle_deg=min(prev["min_angle_deg"], cur["min_angle_deg"]),
+                peak_velocity_dps=max(prev["peak_velocity_dps"], cur["peak_velocity_dps"]),
+                peak_lowering_velocity_dps=max(
+                    prev["peak_lowering_velocity_dps"], cur["peak_lowering_velocity_dps"]
+                ),
+            )
+        else:
+            out.append(cur)
+    return pd.DataFrame(out, columns=REP_COLUMNS)
+
+
+def _near_bottom(
+    theta_s: FloatArray, v: FloatArray, p: int, valley: int, floor: float, *, forward: bool
+) -> int:
+    """The bottom of the rep around peak ``p`` on one side, no further than ``valley``.
+
+    The first point (walking away from the peak) that is 75 % of the way down to the valley,
+    extended to where the leg stops moving: a long rest between sets does not belong to the rep.
+    """
+    depth = theta_s[p] - theta_s[valley]
+    if depth <= 0:
+        return valley
+    target = theta_s[p] - 0.75 * depth
+    if forward:
+        idx = np.flatnonzero(theta_s[p : valley + 1] <= target)
+        j = p + int(idx[0]) if idx.size else valley
+        stop = np.flatnonzero(v[j : valley + 1] >= -floor)
+        return j + int(stop[0]) if stop.size else valley
+    idx = np.flatnonzero(theta_s[valley : p + 1] <= target)
+    j = valley + int(idx[-1]) if idx.size else valley
+    stop = np.flatnonzero(v[valley : j + 1] <= floor)
+    return valley + int(stop[-1]) if stop.size else valley
+
+
+def group_sets(
+    reps: pd.DataFrame,
+    *,
+    rest_threshold_s: float,
+    min_set_reps: int,
+    edge_tolerance_deg: float = 15.0,
+) -> pd.DataFrame:
+    """Assign reps to sets; returns the reps kept, with a 1-based ``set_id`` column.
+
+    A break longer than ``rest_threshold_s`` between one rep's end and the next one's start
+    ends a set. Reps at a set's edges that start (first) or end (last) more than
+    ``max(edge_tolerance_deg, ROM/2)`` away from the set's median bottom are transitions —
+    climbing onto or off the bench — and are dropped. Sets with fewer than ``min_set_reps`` reps
+    are dropped.
+    """
+    if reps.empty:
+        out = reps.copy()
+        out["set_id"] = pd.Series(dtype=np.int64)
+        return out
+    reps = reps.sort_values("start_s")
+    gap = reps["start_s"].to_numpy()[1:] - reps["end_s"].to_numpy()[:-1]
+    group = np.concatenate(([0], np.cumsum(gap > rest_threshold_s)))
+    kept: list[pd.DataFrame] = []
+    for _, members in reps.groupby(group, sort=True):
+        members = _trim_transitions(members, edge_tolerance_deg=edge_tolerance_deg)
+        if len(members) >= min_set_reps:
+            kept.append(members)
+    if not kept:
+        out = reps.iloc[0:0].copy()
+        out["set_id"] = pd.Series(dtype=np.int64)
+        return out
+    for i, members in enumerate(kept, start=1):
+        members["set_id"] = i
+    return pd.concat(kept)
+
+
+def _trim_transitions(members: pd.DataFrame, *, edge_tolerance_deg: float) -> pd.DataFrame:
+    members = members.copy()
+    while len(members) >= 3:
+        bottoms = np.concatenate(
+            (members["start_angle_deg"].to_numpy(), members["end_angle_deg"].to_numpy())
+        )
+        bottom = float(np.median(bottoms))
+        rom = float(np.median(members["peak_angle_deg"] - members["min_angle_deg"]))
+        tol = max(edge_tolerance_deg, 0.5 * rom)
+        first, last = members.iloc[0], members.iloc[-1]
+        first_off = abs(first["start_angle_deg"] - bottom) > tol
+        last_off = abs(last["end_angle_deg"] - bottom) > tol
+        if not (first_off or last_off):
+            break
+        if first_off:
+            members = members.iloc[1:]
+        if last_off and len(members) > 1:
+            members = members.iloc[:-1]
+    return members
