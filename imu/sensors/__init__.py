@@ -16,7 +16,10 @@ from imu.sensors.base import (
     SampleBlock,
     SensorProfile,
 )
+from imu.sensors.movesense import MovesenseProfile
 from imu.sensors.reference import ReferenceProfile
+from imu.sensors.thingy52 import Thingy52Profile
+from imu.sensors.witmotion import WitMotionProfile
 
 __all__ = [
     "PROFILES",
@@ -31,7 +34,12 @@ __all__ = [
 
 
 def _build() -> dict[str, SensorProfile]:
-    profiles: list[SensorProfile] = [ReferenceProfile()]
+    profiles: list[SensorProfile] = [
+        ReferenceProfile(),
+        WitMotionProfile(),
+        MovesenseProfile(),
+        Thingy52Profile(),
+    ]
     return {p.key: p for p in profiles}
 
 

@@ -109,3 +109,106 @@ class ArrivalClock:
             first += self.creep * lateness
         self.last_time_s = float(first + offsets[-1])
         return first + offsets, lost
+
+
+class DeviceClock:
+    """Sample times from a device clock carried in each notification (reference protocol,
+    Movesense, Polar).
+
+    Each notification carries the device time of its first sample (``anchor_last=False``) or
+    of its last sample (``anchor_last=True``) in integer ``tick_s`` units, wrapping at ``wrap``
+    ticks (``None``: never wraps). Times are the unwrapped device clock in seconds. Within a
+    notification samples are spaced by the sample period, which starts at the nominal period
+    and follows the period measured between consecutive notifications (the sensor's crystal,
+    not the nominal rate, sets the true spacing).
+
+    Lost samples: the time from the previous notification's anchor to this one, less the samples
+    it accounts for, in periods. A gap of more than 1.5 periods is a loss; so is any gap of more
+    than half a period when the caller knows from a sequence number or flag that something was
+    lost. A clock that steps backwards (device restart) re-anchors the time line one period
+    after the last sample so times stay strictly increasing (``stats.resyncs``).
+    """
+
+    def __init__(
+        self, nominal_period_s: float, *, tick_s: float, wrap: int | None, anchor_last: bool
+    ) -> None:
+        self.nominal_period_s = nominal_period_s
+        self.period_s = nominal_period_s
+        self.tick_s = tick_s
+        self.wrap = wrap
+        self.anchor_last = anchor_last
+        self._raw: int | None = None  # raw anchor of the last notification
+        self._ext = 0  # its unwrapped ticks
+        self._n = 0  # samples in the last notification
+        self._offset_s = 0.0  # added after discontinuities
+        self._last_s = 0.0  # time of the last sample emitted
+        self._fresh = True  # next notification starts a new stream (no loss accounting)
+
+    def new_stream(self) -> None:
+        """The next notification follows a gap of unknown length (reconnect, restart)."""
+        self._fresh = True
+
+    def set_nominal_period(self, period_s: float) -> None:
+        self.nominal_period_s = self.period_s = period_s
+
+    def place(
+        self,
+        raw: int,
+        n: int,
+        stats: DecoderStats,
+        *,
+        known_gap: bool = False,
+        fallback_lost: int = 0,
+    ) -> tuple[FloatArray, int]:
+        """Times of ``n`` samples anchored at device time ``raw``, and the samples lost before
+        them. ``known_gap``: a sequence number or flag says samples were lost;
+        ``fallback_lost``: how many, if the clock cannot tell."""
+        lost = 0
+        new = self._raw is None or self._fresh
+        if self._raw is None:
+            ext = raw
+        else:
+            delta = raw - self._raw
+            if self.wrap is not None:
+                delta %= self.wrap
+                backwards = delta >= self.wrap // 2
+            else:
+                backwards = delta < 0
+            if backwards:
+                self._offset_s = self._last_s + self.period_s - self._ext * self.tick_s
+                if self.anchor_last:
+                    self._offset_s += (n - 1) * self.period_s
+                delta = 0
+                new = True
+                stats.resyncs += 1
+                stats.last_error = "device clock went backwards (device restarted?)"
+            ext = self._ext + delta
+        anchor = ext * self.tick_s + self._offset_s
+        period = self.period_s
+        if not new:
+            prev_anchor = self._ext * self.tick_s + self._offset_s
+            spanned = n if self.anchor_last else self._n
+            late = (anchor - (prev_anchor + spanned * period)) / period
+            if late > 0.5 and (known_gap or late > 1.5):
+                lost = round(late)
+            elif known_gap:
+                lost = fallback_lost
+            elif anchor > prev_anchor:
+                measured = (anchor - prev_anchor) / spanned
+                if 0.8 < measured / self.nominal_period_s < 1.25:
+                    self.period_s += 0.2 * (measured - self.period_s)
+                    if self.anchor_last:  # exact spacing from the last sample we emitted
+                        period = (anchor - self._last_s) / n
+        if self.anchor_last:
+            times = anchor - (n - 1 - np.arange(n, dtype=np.float64)) * period
+        else:
+            times = anchor + np.arange(n, dtype=np.float64) * period
+        if self._raw is not None and times[0] <= self._last_s:
+            shift = self._last_s + self.period_s - times[0]
+            self._offset_s += shift
+            times = times + shift
+            stats.resyncs += 1
+        self._raw, self._ext, self._n, self._fresh = raw, ext, n, False
+        self._last_s = float(times[-1])
+        stats.lost_samples += lost
+        return times, lost

@@ -42,6 +42,8 @@ class GattWrite:
     data: bytes
     response: bool = True
     description: str = ""
+    #: wait this long after the write before the next one (some sensors need it)
+    pause_after_s: float = 0.0
 
 
 @dataclass

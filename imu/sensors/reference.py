@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imu.errors import ConfigError
-from imu.sensors._common import as_samples, check_chunk, make_block, quantise_i16
+from imu.sensors._common import DeviceClock, as_samples, check_chunk, make_block, quantise_i16
 from imu.sensors.base import Decoder, GattWrite, SampleBlock, SensorProfile
 
 __all__ = [
@@ -190,21 +190,15 @@ class ReferenceDecoder(Decoder):
         super().__init__()
         if rate_hz <= 0:
             raise ConfigError(f"rate must be positive, got {rate_hz}")
-        self.nominal_period_us = 1e6 / rate_hz
         self.acc_scale = acc_range_g / 32768.0
         self.gyro_scale = gyro_range_dps / 32768.0
+        #: True once the config characteristic was read (else the spec's default ranges apply)
         self.configured = False
+        self.clock = DeviceClock(1.0 / rate_hz, tick_s=1e-6, wrap=_U32, anchor_last=False)
         self._data_uuid = data_uuid.lower()
-        self._period_us = self.nominal_period_us
-        self._seq: int | None = None  # last sequence number
-        self._raw_t0 = 0  # last packet's raw u32 time
-        self._ext_t0 = 0  # last packet's unwrapped time, µs
-        self._n = 0  # samples in the last packet
-        self._last_us = 0.0  # time of the last sample emitted, µs (unwrapped, after offsets)
-        self._offset_us = 0.0  # added after a clock discontinuity to keep time increasing
-        self._link_reset = False
+        self._seq: int | None = None
+        self._n = 0
 
-    # -- hooks ----------------------------------------------------------------------------
     def configure(self, char_uuid: str, value: bytes) -> None:
         if char_uuid.lower() != CONFIG_UUID:
             return
@@ -215,14 +209,11 @@ class ReferenceDecoder(Decoder):
             return
         self.acc_scale = config.acc_range_g / 32768.0
         self.gyro_scale = config.gyro_range_dps / 32768.0
-        if config.rate_hz > 0 and self._seq is None:
-            self.nominal_period_us = self._period_us = 1e6 / config.rate_hz
         self.configured = True
 
     def reset_link(self) -> None:
-        self._link_reset = True
+        self.clock.new_stream()
 
-    # -- decoding -------------------------------------------------------------------------
     def feed(self, payload: bytes, *, arrival_s: float, char_uuid: str = "") -> list[SampleBlock]:
         if char_uuid and char_uuid.lower() != self._data_uuid:
             return []
@@ -236,55 +227,33 @@ class ReferenceDecoder(Decoder):
             self.stats.error(f"imu-ref packet version {version}, expected {VERSION}")
             return []
         n = (size - HEADER_SIZE) // SAMPLE_SIZE
-        lost = 0
-        if self._seq is None:
-            ext_t0 = raw_t0
-            self._last_us = float(raw_t0) - self._period_us
-        else:
-            dt = (raw_t0 - self._raw_t0) % _U32
+        seq_gap = 0
+        if flags & FLAG_STREAM_START:
+            self.clock.new_stream()
+        elif self._seq is not None:
             seq_gap = (seq - self._seq - 1) % _U16
-            new_stream = bool(flags & FLAG_STREAM_START)
-            if not new_stream and seq_gap >= _U16 // 2:
+            if seq_gap >= _U16 // 2:  # older than the last packet: a repeat or reordering
                 self.stats.out_of_order += 1
                 return []
-            if dt >= _U32 // 2:  # device clock went backwards: restarted
-                self._resync()
-                dt = 0
-            elif not new_stream and not self._link_reset and seq_gap == 0 and dt > 0:
-                measured = dt / self._n
-                if 0.8 < measured / self.nominal_period_us < 1.25:
-                    self._period_us += 0.2 * (measured - self._period_us)
-            ext_t0 = self._ext_t0 + dt
-            if not new_stream:
-                expected = self._ext_t0 + self._n * self._period_us
-                late = (ext_t0 - expected) / self._period_us
-                if late > 0.5 and (seq_gap > 0 or flags & FLAG_OVERFLOW or late > 1.5):
-                    lost = max(1, round(late))
-                elif seq_gap > 0:
-                    lost = seq_gap * self._n
-        self._link_reset = False
-        times_us = ext_t0 + self._offset_us + np.arange(n) * self._period_us
-        if times_us[0] <= self._last_us:  # clock stepped back or jittered: keep time increasing
-            shift = self._last_us + self._period_us - times_us[0]
-            self._offset_us += shift
-            times_us = times_us + shift
-            self.stats.resyncs += 1
+        times, lost = self.clock.place(
+            raw_t0,
+            n,
+            self.stats,
+            known_gap=seq_gap > 0 or bool(flags & FLAG_OVERFLOW),
+            fallback_lost=seq_gap * self._n,
+        )
         counts = np.frombuffer(payload, dtype="<i2", offset=HEADER_SIZE).reshape(n, 6)
-        acc = counts[:, :3] * self.acc_scale
-        gyro = counts[:, 3:] * self.gyro_scale
-        self._seq, self._raw_t0, self._ext_t0, self._n = seq, raw_t0, ext_t0, n
-        self._last_us = float(times_us[-1])
+        self._seq, self._n = seq, n
         self.stats.samples += n
-        self.stats.lost_samples += lost
-        seqs = np.full(n, seq, dtype=np.int64)
-        return [make_block(times_us * 1e-6, acc, gyro, lost_before=lost, seq=seqs)]
-
-    def _resync(self) -> None:
-        """The device clock restarted: continue the time line one period after the last
-        sample (the length of the gap is unknown)."""
-        self._offset_us = self._last_us + self._period_us - self._ext_t0
-        self.stats.resyncs += 1
-        self.stats.last_error = "imu-ref device clock went backwards (device restarted?)"
+        return [
+            make_block(
+                times,
+                counts[:, :3] * self.acc_scale,
+                counts[:, 3:] * self.gyro_scale,
+                lost_before=lost,
+                seq=np.full(n, seq, dtype=np.int64),
+            )
+        ]
 
 
 @dataclass(frozen=True)
