@@ -126,11 +126,14 @@ def onset_time(
     ts = [_crossing(time_s, v, i_peak, lv, forward=forward, limit=limit) for lv in levels]
     if ts[0] is None:
         return bound
-    t1 = ts[0]
-    if ts[1] is None or ts[2] is None:
+    t1, t2, t3 = ts
+    if t1 is None:
+        return bound
+    if t2 is None or t3 is None:
         return t1
     # distances from the bump's centre, growing toward the boundary
-    d1, d2, d3 = (sign * (t - float(time_s[i_peak])) for t in ts)
+    centre = float(time_s[i_peak])
+    d1, d2, d3 = (sign * (t - centre) for t in (t1, t2, t3))
     gap12, gap23 = d1 - d2, d2 - d3
     if gap12 <= 0 or gap23 <= 0:
         return t1
@@ -310,7 +313,7 @@ def _merge_interrupted(reps: pd.DataFrame, *, contiguous_s: float = 1.0) -> pd.D
     """
     if len(reps) < 2:
         return reps
-    lows = np.minimum(reps["start_angle_deg"], reps["end_angle_deg"])
+    lows = pd.Series(np.minimum(reps["start_angle_deg"], reps["end_angle_deg"]))
     bottom_ref = lows.rolling(7, center=True, min_periods=1).median().to_numpy()
     out = [reps.iloc[0].to_dict()]
     for k in range(1, len(reps)):

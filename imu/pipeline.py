@@ -1,0 +1,199 @@
+"""The whole offline analysis bound to a recording and settings: :func:`analyze`.
+
+recording → angle → segmentation → form → summary. Each stage is a plain function in its own
+module; this one only wires them together and builds the typed result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from imu.angle import estimate_leg_angle, resolve_shank_axis
+from imu.form import LegLength, RepKinematics, estimate_leg_length, rep_flags
+from imu.recording import Recording, read_recording
+from imu.results import AngleTrace, RepResult, SessionResult, SetResult
+from imu.segmentation import detect_reps, group_sets
+from imu.settings import Settings, load_settings
+from imu.summary import summary_for_set, tempo_errors
+
+__all__ = ["analyze", "analyze_recording"]
+
+
+def analyze(
+    source: str | os.PathLike[str] | Recording,
+    *,
+    exercise: str | None = None,
+    config_path: str | os.PathLike[str] | None = None,
+    settings: Settings | None = None,
+) -> SessionResult:
+    """Analyse a recording (a path to a contract CSV, or a :class:`Recording`).
+
+    Settings come from ``settings`` if given, else from the exercise profile and the optional
+    TOML ``config_path``. Raises :class:`~imu.errors.ImuError` subclasses on bad input.
+    """
+    if settings is None:
+        settings = load_settings(exercise=exercise, config_path=config_path)
+    recording = source if isinstance(source, Recording) else read_recording(source)
+    return analyze_recording(recording, settings)
+
+
+def _leg_length(
+    recording: Recording,
+    settings: Settings,
+    theta: np.ndarray,
+    rate: np.ndarray,
+    shank_axis: str,
+    offset: float,
+) -> LegLength:
+    if settings.leg_length_m is not None:
+        return LegLength(
+            settings.leg_length_m, "option", f"leg length {settings.leg_length_m} m (given)"
+        )
+    _, shank, _ = resolve_shank_axis(recording.acc_g, shank_axis)
+    return estimate_leg_length(theta, rate, recording.acc_g @ shank, hip_line_offset_deg=offset)
+
+
+def analyze_recording(recording: Recording, settings: Settings) -> SessionResult:
+    """The pipeline on an in-memory recording."""
+    fs = recording.sample_rate_hz
+    angle = estimate_leg_angle(
+        recording.time_s,
+        recording.acc_g,
+        recording.gyro_dps,
+        sampling_rate_hz=fs,
+        shank_axis=settings.shank_axis,
+        hip_line_offset_deg=settings.hip_line_offset_deg,
+        hip_line_segment_s=settings.hip_line_segment_s,
+        max_bridge_s=settings.max_bridge_s,
+    )
+    candidates = detect_reps(
+        angle.time_s,
+        angle.theta_deg,
+        angle.rate_dps,
+        sampling_rate_hz=fs,
+        min_rom_deg=settings.min_rom_deg,
+        top_min_deg=settings.top_min_deg,
+        smoothing_cutoff_hz=settings.smoothing_cutoff_hz,
+    )
+    reps = group_sets(
+        candidates,
+        rest_threshold_s=settings.rest_threshold_s,
+        min_set_reps=settings.min_set_reps,
+    )
+    leg = _leg_length(
+        recording,
+        settings,
+        angle.theta_deg,
+        angle.rate_dps,
+        angle.shank_axis,
+        angle.hip_line_offset_deg,
+    )
+    sets = tuple(
+        _build_set(
+            k,
+            reps[reps["set_id"] == k],
+            angle.time_s,
+            angle.theta_deg,
+            angle.rate_dps,
+            settings,
+            leg,
+        )
+        for k in sorted({int(x) for x in reps["set_id"].to_numpy()})
+    )
+    gaps = recording.gaps()
+    notes = [*angle.notes, leg.note]
+    if gaps:
+        lost = sum(g.missing_samples for g in gaps)
+        longest = max(g.duration_s for g in gaps)
+        notes.append(
+            f"{len(gaps)} gap(s) in the data, {lost} samples missing, longest {longest:.2f} s"
+        )
+    return SessionResult(
+        recording=recording.name,
+        sample_rate_hz=fs,
+        settings=settings,
+        sets=sets,
+        trace=AngleTrace(angle.time_s, angle.theta_deg, angle.rate_dps),
+        leg_length_m=leg.length_m,
+        leg_length_source=leg.source,
+        hip_line_offset_deg=angle.hip_line_offset_deg,
+        shank_axis=angle.shank_axis,
+        gaps=tuple((g.start_s, g.end_s, g.missing_samples) for g in gaps),
+        notes=tuple(notes),
+        extras={"candidate_reps": len(candidates)},
+    )
+
+
+def _build_set(
+    set_id: int,
+    members: pd.DataFrame,
+    time_s: np.ndarray,
+    theta_deg: np.ndarray,
+    rate_dps: np.ndarray,
+    settings: Settings,
+    leg: LegLength,
+) -> SetResult:
+    members = members.sort_values("start_s")
+    starts = members["start_s"].to_numpy()
+    ends = members["end_s"].to_numpy()
+    pauses: list[float | None] = [float(s - e) for s, e in zip(starts[1:], ends[:-1], strict=True)]
+    pauses.append(None)
+    median_rom = float(np.median(members["peak_angle_deg"] - members["min_angle_deg"]))
+    target = settings.tempo
+    reps: list[RepResult] = []
+    lo_pad = settings.bounce_window_s + 0.5
+    col = {c: members[c].to_numpy(dtype=np.float64) for c in members.columns if c != "set_id"}
+    for i in range(len(members)):
+        row = {c: float(v[i]) for c, v in col.items()}
+        i0, i1 = np.searchsorted(time_s, [row["start_s"] - lo_pad, row["end_s"] + 0.1])
+        kin = RepKinematics(
+            time_s=time_s[i0:i1],
+            theta_deg=theta_deg[i0:i1],
+            rate_dps=rate_dps[i0:i1],
+            start_s=row["start_s"],
+            top_start_s=row["top_start_s"],
+            top_end_s=row["top_end_s"],
+            end_s=row["end_s"],
+            peak_angle_deg=row["peak_angle_deg"],
+            min_angle_deg=row["min_angle_deg"],
+            peak_lowering_velocity_dps=row["peak_lowering_velocity_dps"],
+        )
+        flags = rep_flags(
+            kin,
+            settings=settings,
+            leg_length_m=leg.length_m,
+            bottom_pause_s=pauses[i],
+            previous_pause_s=pauses[i - 1] if i > 0 else None,
+            set_median_rom_deg=median_rom if len(members) >= 3 else None,
+        )
+        rep = RepResult(
+            index=i + 1,
+            start_s=row["start_s"],
+            top_start_s=row["top_start_s"],
+            top_end_s=row["top_end_s"],
+            end_s=row["end_s"],
+            peak_angle_deg=row["peak_angle_deg"],
+            min_angle_deg=row["min_angle_deg"],
+            peak_velocity_dps=row["peak_velocity_dps"],
+            peak_lowering_velocity_dps=row["peak_lowering_velocity_dps"],
+            foot_height_cm=100.0 * leg.length_m * math.sin(math.radians(row["peak_angle_deg"])),
+            bottom_pause_s=pauses[i],
+            flags=flags,
+        )
+        if target is not None:
+            errors = tempo_errors(rep, target)
+            on = all(abs(e) <= settings.tempo_tolerance_s for e in errors.values())
+            rep = dataclasses.replace(rep, tempo_error_s=errors, on_tempo=on)
+        reps.append(rep)
+    return summary_for_set(set_id, reps)
+
+
+def default_recording_path() -> Path:
+    """The built-in demo session shipped in ``recordings/``."""
+    return Path(__file__).resolve().parents[1] / "recordings" / "demo_session.csv"
