@@ -67,7 +67,7 @@ class ArrivalClock:
     Samples are spaced at the configured period ``1 / rate_hz`` on the host's clock. The time
     line is anchored to the *earliest* arrivals: a notification can never arrive before its
     samples were taken, so when one arrives earlier than the time line predicts, the line is
-    pulled back (by at most half a period per notification, so times stay strictly increasing);
+    pulled back (by at most a quarter period per notification, so times stay strictly increasing);
     when notifications keep arriving a little late (a sensor clock slower than nominal) the line
     creeps forward by ``creep`` of the lateness per notification.
 
@@ -104,7 +104,7 @@ class ArrivalClock:
             first = arrival_s - (n - 1) * period
             stats.lost_samples += lost
         elif lateness < 0.0:
-            first += max(lateness, -0.5 * period)
+            first += max(lateness, -0.25 * period)
         else:
             first += self.creep * lateness
         self.last_time_s = float(first + offsets[-1])
