@@ -46,8 +46,9 @@ on_status=…)`` (wrap it in ``contextlib.aclosing`` if you may stop early).
   ``connecting`` → ``connected`` (configuring) → ``streaming``; after a drop ``disconnected`` →
   ``reconnecting`` (attempt *n*, repeated) → ``connected`` → ``streaming`` and ``gap`` (the gap
   is known once the first new samples are decoded, so it may come just before or after
-  ``streaming``); finally ``closed``, or ``gave_up``. ``gap`` is also sent when the decoder finds samples missing
-  mid-stream (dropped notifications). Each event carries a :class:`LinkStats` snapshot.
+  ``streaming``); finally ``closed``, or ``gave_up``. ``gap`` is also sent when the decoder
+  finds samples missing mid-stream (dropped notifications). Each event carries a
+  :class:`LinkStats` snapshot.
 * **Errors**: a missing D-Bus, no BlueZ, no or powered-off adapter, and bleak's own errors become
   one-line :class:`~imu.errors.SensorError`\\ s.
 """
