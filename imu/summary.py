@@ -117,9 +117,28 @@ def run_record(
     }
 
 
+def _dumps(payload: Any, indent: str = "") -> str:
+    """JSON with the structure indented but each rep (a dict inside a list) on one line.
+
+    Readable, and fast: compact dumps use the C encoder, ``indent=`` would not.
+    """
+    inner = indent + "  "
+    if isinstance(payload, dict) and payload:
+        items = [f"{inner}{json.dumps(k)}: {_dumps(v, inner)}" for k, v in payload.items()]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if isinstance(payload, list) and payload and isinstance(payload[0], dict):
+        one_line = all("reps" not in item for item in payload)
+        parts = [
+            inner + (json.dumps(item, allow_nan=False) if one_line else _dumps(item, inner))
+            for item in payload
+        ]
+        return "[\n" + ",\n".join(parts) + "\n" + indent + "]"
+    return json.dumps(payload, allow_nan=False)
+
+
 def _write_json(path: Path, payload: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    tmp.write_text(_dumps(payload) + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
 
