@@ -1,0 +1,287 @@
+"""Hand-built, realistic :class:`SessionResult` objects for the chart tests (no pipeline needed).
+
+A session is described rep by rep (:class:`RepSpec`); :func:`make_session` synthesises the leg
+angle trace those reps would produce (rests with walking between sets, a bench bottom around
+−40°) and fills in every result field the way the analysis defines it (contracts §3).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from imu.results import AngleTrace, Flag, PhaseStats, RepResult, SessionResult, SetResult
+from imu.settings import Settings
+
+__all__ = ["RepSpec", "default_sets", "make_session", "uniform_set"]
+
+FloatArray = npt.NDArray[np.float64]
+
+_EVIDENCE = {
+    "above_hip_line": "peak {peak:+.1f}° is above the 5° tolerance",
+    "momentum": "coasted the last 18° after a {vel:.0f} °/s burst",
+    "drop": "lowered at {low:.0f} °/s",
+    "no_hold": "held the top for only {hold:.2f} s",
+    "partial": "peaked at {peak:+.1f}°, well below the hip line",
+    "rest_at_bottom": "rested {pause:.1f} s at the bottom",
+}
+
+
+@dataclass(frozen=True)
+class RepSpec:
+    """How one synthetic rep moves. Durations in s, angles in °."""
+
+    concentric_s: float = 2.0
+    top_hold_s: float = 1.0
+    eccentric_s: float = 3.0
+    bottom_pause_s: float = 0.4
+    peak_deg: float = -1.5
+    bottom_deg: float = -40.0
+    flags: tuple[str, ...] = ()
+
+
+def uniform_set(n: int, *, flags: tuple[str, ...] = (), seed: int = 0) -> list[RepSpec]:
+    """``n`` slightly varied on-tempo reps, each carrying ``flags``."""
+    rng = np.random.default_rng(seed)
+    return [
+        RepSpec(
+            concentric_s=float(2.0 + rng.normal(0, 0.15)),
+            top_hold_s=float(1.0 + rng.normal(0, 0.1)),
+            eccentric_s=float(3.0 + rng.normal(0, 0.2)),
+            bottom_pause_s=float(abs(0.4 + rng.normal(0, 0.1))),
+            peak_deg=float(-1.5 + rng.normal(0, 1.0)),
+            bottom_deg=float(-40.0 + rng.normal(0, 1.5)),
+            flags=flags,
+        )
+        for _ in range(n)
+    ]
+
+
+def default_sets() -> list[list[RepSpec]]:
+    """Three sets (12, 10, 8 reps) with fatigue and a realistic mix of flags."""
+    set1 = uniform_set(12, seed=1)
+    set1[4] = RepSpec(2.0, 1.0, 3.0, 0.4, peak_deg=9.0, flags=("above_hip_line",))
+    set1[8] = RepSpec(0.7, 0.6, 2.6, 0.3, peak_deg=2.0, flags=("momentum",))
+    set2 = uniform_set(10, seed=2)
+    set2 = [
+        RepSpec(
+            r.concentric_s + 0.08 * i,
+            r.top_hold_s,
+            r.eccentric_s,
+            r.bottom_pause_s,
+            r.peak_deg - 0.4 * i,
+            r.bottom_deg,
+        )
+        for i, r in enumerate(set2)
+    ]
+    set2[2] = RepSpec(0.6, 0.8, 2.8, 0.3, peak_deg=8.0, flags=("momentum", "above_hip_line"))
+    set2[6] = RepSpec(2.4, 0.1, 3.2, 0.5, peak_deg=-3.0, flags=("no_hold",))
+    set3 = uniform_set(8, seed=3)
+    set3 = [
+        RepSpec(
+            r.concentric_s + 0.15 * i,
+            r.top_hold_s,
+            r.eccentric_s - 0.1 * i,
+            r.bottom_pause_s,
+            r.peak_deg - 0.8 * i,
+            r.bottom_deg,
+        )
+        for i, r in enumerate(set3)
+    ]
+    set3[3] = RepSpec(2.2, 0.9, 0.6, 0.5, peak_deg=-2.0, flags=("drop",))
+    set3[4] = RepSpec(2.3, 1.0, 3.0, 5.2, peak_deg=-3.0, flags=("rest_at_bottom",))
+    set3[7] = RepSpec(2.9, 0.7, 2.5, 0.4, peak_deg=-16.0, flags=("partial",))
+    return [set1, set2, set3]
+
+
+def _ramp(n: int, a: float, b: float) -> FloatArray:
+    """Smooth (half-cosine) move from ``a`` to ``b`` over ``n`` samples."""
+    x = np.linspace(0.0, 1.0, max(n, 1), endpoint=False)
+    return a + (b - a) * (1.0 - np.cos(np.pi * x)) / 2.0
+
+
+def _walk(n: int, rate_hz: float, rng: np.random.Generator) -> FloatArray:
+    """Standing and walking between sets: the leg hangs near −85° and swings ±15°."""
+    t = np.arange(n) / rate_hz
+    return (
+        -85.0
+        + 15.0 * np.sin(2 * np.pi * 0.9 * t) * (0.5 + 0.5 * np.sin(0.3 * t))
+        + rng.normal(0, 0.6, n)
+    )
+
+
+def _tempo_str(values: Sequence[float]) -> str:
+    return "-".join(str(round(v)) if math.isfinite(v) else "0" for v in values)
+
+
+def make_session(
+    sets: Sequence[Sequence[RepSpec]] | None = None,
+    *,
+    target_tempo: str | None = "3-0-2-1",
+    sample_rate_hz: float = 100.0,
+    rest_s: float = 60.0,
+    lead_s: float = 15.0,
+    notes: tuple[str, ...] | None = None,
+    seed: int = 0,
+) -> SessionResult:
+    """A session made of ``sets`` (default :func:`default_sets`); ``[]`` gives zero sets."""
+    specs = default_sets() if sets is None else [list(s) for s in sets]
+    settings = Settings(target_tempo=target_tempo)
+    target = settings.tempo
+    rng = np.random.default_rng(seed)
+    dt = 1.0 / sample_rate_hz
+    pieces: list[FloatArray] = [_walk(round(lead_s * sample_rate_hz), sample_rate_hz, rng)]
+    n_done = pieces[0].size
+    set_results: list[SetResult] = []
+
+    for set_no, reps in enumerate(specs, start=1):
+        # get on the bench: from hanging to the first rep's bottom
+        bottom0 = reps[0].bottom_deg if reps else -40.0
+        pieces.append(_ramp(round(2.0 * sample_rate_hz), -85.0, bottom0))
+        pieces.append(np.full(round(1.0 * sample_rate_hz), bottom0))
+        n_done += pieces[-1].size + pieces[-2].size
+        rep_results: list[RepResult] = []
+        for i, spec in enumerate(reps):
+            last = i == len(reps) - 1
+            n_con = max(round(spec.concentric_s * sample_rate_hz), 1)
+            n_top = max(round(spec.top_hold_s * sample_rate_hz), 1)
+            n_ecc = max(round(spec.eccentric_s * sample_rate_hz), 1)
+            n_bot = max(round(spec.bottom_pause_s * sample_rate_hz), 1)
+            start = n_done * dt
+            top_start = start + n_con * dt
+            top_end = top_start + n_top * dt
+            end = top_end + n_ecc * dt
+            nxt_bottom = spec.bottom_deg if last else reps[i + 1].bottom_deg
+            seg = np.concatenate(
+                [
+                    _ramp(n_con, spec.bottom_deg, spec.peak_deg),
+                    spec.peak_deg - 0.3 * np.linspace(0.0, 1.0, n_top),
+                    _ramp(n_ecc, spec.peak_deg - 0.3, nxt_bottom),
+                    np.full(n_bot, nxt_bottom),
+                ]
+            )
+            pieces.append(seg + rng.normal(0, 0.25, seg.size))
+            n_done += seg.size
+            amplitude = spec.peak_deg - spec.bottom_deg
+            peak_vel = amplitude * math.pi / (2 * spec.concentric_s)
+            low_vel = (spec.peak_deg - nxt_bottom) * math.pi / (2 * spec.eccentric_s)
+            values = {
+                "peak": spec.peak_deg,
+                "vel": peak_vel,
+                "low": low_vel,
+                "hold": spec.top_hold_s,
+                "pause": spec.bottom_pause_s,
+            }
+            flags = tuple(
+                Flag(name, _EVIDENCE.get(name, name).format(**values)) for name in spec.flags
+            )
+            pause = None if last else n_bot * dt
+            actual = {
+                "concentric_s": top_start - start,
+                "top_hold_s": top_end - top_start,
+                "eccentric_s": end - top_end,
+                "bottom_pause_s": pause,
+            }
+            tempo_error: dict[str, float] | None = None
+            on_tempo: bool | None = None
+            if target is not None:
+                goal = {
+                    "concentric_s": target.concentric_s,
+                    "top_hold_s": target.top_s,
+                    "eccentric_s": target.eccentric_s,
+                    "bottom_pause_s": target.bottom_s,
+                }
+                tempo_error = {k: v - goal[k] for k, v in actual.items() if v is not None}
+                on_tempo = all(abs(e) <= settings.tempo_tolerance_s for e in tempo_error.values())
+            rep_results.append(
+                RepResult(
+                    index=i + 1,
+                    start_s=start,
+                    top_start_s=top_start,
+                    top_end_s=top_end,
+                    end_s=end,
+                    peak_angle_deg=spec.peak_deg,
+                    min_angle_deg=min(spec.bottom_deg, nxt_bottom),
+                    peak_velocity_dps=peak_vel,
+                    peak_lowering_velocity_dps=low_vel,
+                    foot_height_cm=88.0 * math.sin(math.radians(spec.peak_deg)),
+                    bottom_pause_s=pause,
+                    flags=flags,
+                    tempo_error_s=tempo_error,
+                    on_tempo=on_tempo,
+                )
+            )
+        # get off the bench and walk
+        last_bottom = reps[-1].bottom_deg if reps else -40.0
+        pieces.append(_ramp(round(2.0 * sample_rate_hz), last_bottom, -85.0))
+        pieces.append(_walk(round(rest_s * sample_rate_hz), sample_rate_hz, rng))
+        n_done += pieces[-1].size + pieces[-2].size
+        set_results.append(_set_result(set_no, tuple(rep_results), settings))
+
+    time_s = np.arange(n_done) * dt
+    theta = np.concatenate(pieces)
+    rate = np.gradient(theta, dt)
+    if notes is None:
+        notes = (
+            "Leg length estimated from the data (0.88 m); pass --leg-length-m to set it.",
+            "Hip line taken as horizontal (offset 0°).",
+        )
+    return SessionResult(
+        recording="session_2026-11-21.csv",
+        sample_rate_hz=sample_rate_hz,
+        settings=settings,
+        sets=tuple(set_results),
+        trace=AngleTrace(time_s=time_s, theta_deg=theta, rate_dps=rate),
+        leg_length_m=0.88,
+        leg_length_source="estimated",
+        hip_line_offset_deg=0.0,
+        shank_axis="+x",
+        gaps=((95.0, 95.4, 40),) if specs else (),
+        notes=notes,
+    )
+
+
+def _set_result(index: int, reps: tuple[RepResult, ...], settings: Settings) -> SetResult:
+    stats = {
+        "concentric_s": PhaseStats.of([r.concentric_s for r in reps]),
+        "top_hold_s": PhaseStats.of([r.top_hold_s for r in reps]),
+        "eccentric_s": PhaseStats.of([r.eccentric_s for r in reps]),
+        "bottom_pause_s": PhaseStats.of([r.bottom_pause_s for r in reps]),
+    }
+    tempo = _tempo_str(
+        [
+            stats["eccentric_s"].median_s,
+            stats["bottom_pause_s"].median_s,
+            stats["concentric_s"].median_s,
+            stats["top_hold_s"].median_s,
+        ]
+    )
+    counts: dict[str, int] = {}
+    for r in reps:
+        for name in r.flag_names:
+            counts[name] = counts.get(name, 0) + 1
+    k = max(1, min(2, len(reps) // 2))
+    v_first = float(np.mean([r.peak_velocity_dps for r in reps[:k]]))
+    v_last = float(np.mean([r.peak_velocity_dps for r in reps[-k:]]))
+    rom_first = float(np.mean([r.rom_deg for r in reps[:k]]))
+    rom_last = float(np.mean([r.rom_deg for r in reps[-k:]]))
+    adherence = None
+    if settings.target_tempo is not None:
+        adherence = 100.0 * sum(bool(r.on_tempo) for r in reps) / len(reps)
+    return SetResult(
+        index=index,
+        start_s=reps[0].start_s,
+        end_s=reps[-1].end_s,
+        reps=reps,
+        tempo=tempo,
+        phase_stats=stats,
+        time_under_tension_s=sum(r.duration_s for r in reps),
+        flag_counts=counts,
+        velocity_loss_pct=100.0 * (v_first - v_last) / v_first,
+        rom_loss_deg=rom_first - rom_last,
+        tempo_adherence_pct=adherence,
+    )
