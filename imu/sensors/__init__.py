@@ -17,6 +17,7 @@ from imu.sensors.base import (
     SensorProfile,
 )
 from imu.sensors.movesense import MovesenseProfile
+from imu.sensors.polar import PolarProfile
 from imu.sensors.reference import ReferenceProfile
 from imu.sensors.thingy52 import Thingy52Profile
 from imu.sensors.witmotion import WitMotionProfile
@@ -39,6 +40,7 @@ def _build() -> dict[str, SensorProfile]:
         WitMotionProfile(),
         MovesenseProfile(),
         Thingy52Profile(),
+        PolarProfile(),
     ]
     return {p.key: p for p in profiles}
 
