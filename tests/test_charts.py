@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,9 +72,7 @@ def _assert_valid(path: Path, fmt: str) -> None:
 
 
 def test_write_charts_png_one_per_set_plus_overview(session: SessionResult, tmp_path: Path) -> None:
-    start = time.perf_counter()
     paths = write_charts(session, tmp_path / "charts")
-    assert time.perf_counter() - start < 6.0  # typically about 2 s for 3 sets
     expected = [f"set_{n}_{kind}.png" for n in (1, 2, 3) for kind in ("angle", "tempo")] + [
         "overview.png"
     ]
