@@ -765,6 +765,8 @@ class SensorLink:
                     await client.write_gatt_char(
                         write.char_uuid, write.data, response=write.response
                     )
+                if write.pause_after_s > 0:
+                    await asyncio.sleep(write.pause_after_s)
             self._phase = "waiting for data"
             while self._last_rx_s < started_s:
                 if lost.is_set():
@@ -783,6 +785,7 @@ class SensorLink:
             end = await self._watch(lost)
             if end is _End.STOPPED and client.is_connected:
                 await self._send_stop(client, profile)
+                await self._until_quiet()
             return end
 
     async def _watch(self, lost: asyncio.Event) -> _End:
@@ -799,6 +802,12 @@ class SensorLink:
                 await asyncio.wait_for(self._wake.wait(), timeout=0.25)
             if not self._stopping:
                 self._wake.clear()
+
+    async def _until_quiet(self, quiet_s: float = 0.1, max_s: float = 1.0) -> None:
+        """Let notifications already on their way arrive before disconnecting."""
+        give_up = time.monotonic() + max_s
+        while time.monotonic() < give_up and time.monotonic() - self._last_rx_s < quiet_s:
+            await asyncio.sleep(quiet_s / 4)
 
     async def _send_stop(self, client: Any, profile: SensorProfile) -> None:
         from bleak.exc import BleakError

@@ -79,6 +79,8 @@ class VirtualSensor(Peripheral):
     samples_per_notification: int = 1
     device_t0_s: float = 12.5  #: device clock at sample 0 (time since the sensor booted)
     faults: Faults = field(default_factory=Faults)
+    #: advertise the profile's service UUID (False: recognisable by name only, or not at all)
+    advertise_service: bool = True
     #: (first sample index, samples) of every data notification sent
     delivered: list[tuple[int, int]] = field(default_factory=list)
     starts: int = 0  #: start commands taken
@@ -95,7 +97,7 @@ class VirtualSensor(Peripheral):
             chars.append(CharSpec(p.write_uuid, ("write", "write-without-response")))
         chars += [CharSpec(u, ("read",)) for u in p.read_uuids]
         self.services = (ServiceSpec(p.service_uuid, tuple(chars)),)
-        if not self.advertised_uuids:
+        if not self.advertised_uuids and self.advertise_service:
             self.advertised_uuids = (p.service_uuid,)
         self.connect_hangs = self.faults.connect_hangs
         self._expected = [w.data for w in p.start_commands(self.rate_hz)]
@@ -106,6 +108,7 @@ class VirtualSensor(Peripheral):
         self._next = 0  # next sample index to notify
         self._packets: list[bytes] = []
         self._packet_k0 = 0  # sample index of self._packets[0]
+        self._spp = self.samples_per_notification  # samples per notification, as encoded
         self._packet_i = 0  # notifications sent since the last start
         self._first_start_loop_s: float | None = None
         self._task: asyncio.Task[None] | None = None
@@ -181,22 +184,23 @@ class VirtualSensor(Peripheral):
         self._packets = self._profile.encode_notifications(
             t, acc, gyro, samples_per_notification=self.samples_per_notification
         )
+        # encoders without batching (Thingy:52) put one sample in each notification
+        self._spp = max(1, n // max(1, len(self._packets)))
         self._packet_k0 = k0
         self._packet_i = 0
 
     async def _stream_loop(self) -> None:
         loop = asyncio.get_running_loop()
-        spn = self.samples_per_notification
-        tick_s = min(0.01, spn / self.rate_hz)
+        tick_s = min(0.01, self.samples_per_notification / self.rate_hz)
         while True:
             await asyncio.sleep(tick_s)
             if not self._running:
                 continue
             now = loop.time()
             due = int((now - self._sample0_loop_s) * self.rate_hz)  # samples taken so far
-            while self._next + spn <= due:
+            while self._next + self._spp <= due:
                 self._emit(self._next)
-                self._next += spn
+                self._next += self._spp
             f = self.faults
             if (
                 f.disconnect_after_s is not None
@@ -211,7 +215,7 @@ class VirtualSensor(Peripheral):
         link = self.link
         if link is None or not link.is_notifying(self._profile.notify_uuid) or self.faults.silent:
             return  # sampled but nobody hears it: a real gap
-        j = (k - self._packet_k0) // self.samples_per_notification
+        j = (k - self._packet_k0) // self._spp
         if j >= len(self._packets):
             self._encode_from(k)
             j = 0
@@ -231,7 +235,7 @@ class VirtualSensor(Peripheral):
             self.truncated_sent += 1
             return
         if link.notify(uuid, payload):
-            self.delivered.append((k, self.samples_per_notification))
+            self.delivered.append((k, self._spp))
 
     def _drop_link(self) -> None:
         self.disconnects += 1
