@@ -218,7 +218,8 @@ def _bluetooth_error(exc: BaseException, doing: str) -> SensorError:
             "BlueZ (bluetoothd) and D-Bus running — on Linux check `systemctl status bluetooth`"
         )
     if isinstance(exc, BleakBluetoothNotAvailableError):
-        return SensorError(f"{doing}: Bluetooth is not available: {exc}")
+        detail = exc.args[0] if exc.args else str(exc)
+        return SensorError(f"{doing}: Bluetooth is not available: {detail}")
     if isinstance(exc, BleakDBusError):
         if exc.dbus_error == "org.freedesktop.DBus.Error.ServiceUnknown":
             return SensorError(

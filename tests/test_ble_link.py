@@ -157,6 +157,7 @@ def test_imu_ref_streams_every_sample_in_order_with_device_clock(
         ("movesense", 100.0, 4),
         ("movesense", 400.0, 8),
         ("thingy52", 100.0, 1),
+        ("polar", 100.0, 4),
     ],
 )
 def test_other_profiles_stream_every_delivered_sample(

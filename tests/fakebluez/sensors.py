@@ -91,11 +91,14 @@ class VirtualSensor(Peripheral):
 
     def __post_init__(self) -> None:
         p = self._profile
-        chars = [CharSpec(p.notify_uuid, ("notify",))]
-        chars += [CharSpec(u, ("notify",)) for u in p.extra_notify_uuids]
+        flags: dict[str, list[str]] = {}
+        for u in (p.notify_uuid, *p.extra_notify_uuids):
+            flags.setdefault(u.lower(), []).append("notify")
         if p.write_uuid is not None:
-            chars.append(CharSpec(p.write_uuid, ("write", "write-without-response")))
-        chars += [CharSpec(u, ("read",)) for u in p.read_uuids]
+            flags.setdefault(p.write_uuid.lower(), []).extend(["write", "write-without-response"])
+        for u in p.read_uuids:
+            flags.setdefault(u.lower(), []).append("read")
+        chars = [CharSpec(u, tuple(f)) for u, f in flags.items()]
         self.services = (ServiceSpec(p.service_uuid, tuple(chars)),)
         if not self.advertised_uuids and self.advertise_service:
             self.advertised_uuids = (p.service_uuid,)
@@ -108,7 +111,11 @@ class VirtualSensor(Peripheral):
         self._next = 0  # next sample index to notify
         self._packets: list[bytes] = []
         self._packet_k0 = 0  # sample index of self._packets[0]
-        self._spp = self.samples_per_notification  # samples per notification, as encoded
+        # firmware quirks: Thingy:52 cannot batch; Polar sends an acc and a gyro frame per chunk
+        if p.key == "thingy52":
+            self.samples_per_notification = 1
+        self._spp = self.samples_per_notification  # samples per chunk
+        self._group = 2 if p.key == "polar" else 1  # notifications per chunk
         self._packet_i = 0  # notifications sent since the last start
         self._first_start_loop_s: float | None = None
         self._task: asyncio.Task[None] | None = None
@@ -147,6 +154,7 @@ class VirtualSensor(Peripheral):
             self._start()
 
     def on_write(self, char_uuid: str, data: bytes, *, with_response: bool) -> None:
+        self._answer_control(char_uuid, data)
         if data in self._stop_data:
             self._running = False
             return
@@ -154,6 +162,17 @@ class VirtualSensor(Peripheral):
             self._pending.pop(0)
             if not self._pending:
                 self._start()
+
+    def _answer_control(self, char_uuid: str, data: bytes) -> None:
+        """Control-point responses some firmware sends (Polar PMD: the start response carries
+        the scale factor the decoder needs)."""
+        p = self._profile
+        if p.key == "polar" and self.link is not None and data[:1] == b"\x02":
+            from imu.sensors import polar
+
+            measurement = data[1]
+            response = polar.encode_start_response(measurement, polar.DEFAULT_FACTORS[measurement])
+            self.link.notify(char_uuid, response)
 
     def on_read(self, char_uuid: str) -> bytes | None:
         return self._profile.read_values(self.rate_hz).get(char_uuid.lower())
@@ -184,8 +203,7 @@ class VirtualSensor(Peripheral):
         self._packets = self._profile.encode_notifications(
             t, acc, gyro, samples_per_notification=self.samples_per_notification
         )
-        # encoders without batching (Thingy:52) put one sample in each notification
-        self._spp = max(1, n // max(1, len(self._packets)))
+        assert len(self._packets) == self._group * n // self._spp, "unexpected packet layout"
         self._packet_k0 = k0
         self._packet_i = 0
 
@@ -215,26 +233,26 @@ class VirtualSensor(Peripheral):
         link = self.link
         if link is None or not link.is_notifying(self._profile.notify_uuid) or self.faults.silent:
             return  # sampled but nobody hears it: a real gap
-        j = (k - self._packet_k0) // self._spp
+        j = (k - self._packet_k0) // self._spp * self._group
         if j >= len(self._packets):
             self._encode_from(k)
             j = 0
-        payload = self._packets[j]
+        chunk = self._packets[j : j + self._group]
         self._packet_i += 1
         i = self._packet_i
         f = self.faults
         uuid = self._profile.notify_uuid
         if f.garbage_every and i % f.garbage_every == 0:
-            link.notify(uuid, payload[:3])
+            link.notify(uuid, chunk[0][:3])
             self.garbage_sent += 1
         if f.drop_every and i % f.drop_every == 0:
             self.dropped += 1
             return
         if f.truncate_every and i % f.truncate_every == 0:
-            link.notify(uuid, payload[: max(1, len(payload) // 2 - 1)])
+            link.notify(uuid, chunk[0][: max(1, len(chunk[0]) // 2 - 1)])
             self.truncated_sent += 1
             return
-        if link.notify(uuid, payload):
+        if all([link.notify(uuid, payload) for payload in chunk]):
             self.delivered.append((k, self._spp))
 
     def _drop_link(self) -> None:
