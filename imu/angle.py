@@ -51,8 +51,15 @@ _AXES = {
 _FLIP_MEDIAN_G = 0.35
 #: seconds of the initial posture fed to VQF before the data so its tilt starts converged
 _WARMUP_S = 12.0
-#: VQF accelerometer time constant, s (its default)
-_TAU_ACC_S = 3.0
+#: VQF settings: cheap sensors have gyro biases of several °/s (VQF clips its estimate at 2 °/s by
+#: default), and the holds and pauses of a rep are shorter than its default 1.5 s rest window
+_BIAS_SIGMA_INIT_DPS = 2.0
+_VQF_PARAMS = {
+    "tauAcc": 3.0,
+    "biasClip": 10.0,
+    "restMinT": 0.5,
+    "biasSigmaInit": _BIAS_SIGMA_INIT_DPS,
+}
 #: the hip axis is averaged over this long, s
 _AXIS_WINDOW_S = 10.0
 
@@ -171,13 +178,16 @@ class _VqfRunner:
         import vqf
 
         period = 1.0 / self.sampling_rate_hz
-        engine = vqf.VQF(period)
-        engine.setTauAcc(_TAU_ACC_S)
-        # warm-up: hold the first posture so the tilt has converged when the data start
-        n0 = max(1, min(acc_g.shape[0], int(0.5 * self.sampling_rate_hz)))
-        first = np.median(acc_g[:n0], axis=0) * GRAVITY_MPS2
+        engine = vqf.VQF(period, **_VQF_PARAMS)
+        # warm-up: hold the first posture so the tilt has converged when the data start (the
+        # first sample only, so that the result does not depend on how the data are chunked)
+        first = acc_g[0] * GRAVITY_MPS2
         n_warm = int(_WARMUP_S * self.sampling_rate_hz)
-        engine.updateBatch(np.zeros((n_warm, 3)), np.ascontiguousarray(np.tile(first, (n_warm, 1))))
+        engine.updateBatch(
+            np.zeros((n_warm, 3)), np.ascontiguousarray(np.tile(first, (n_warm, 1)))
+        )
+        # the warm-up's zero rate is not evidence about the bias: forget it
+        engine.setBiasEstimate(np.zeros(3), np.radians(_BIAS_SIGMA_INIT_DPS))
         self._vqf = engine
 
     def update(

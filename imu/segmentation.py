@@ -441,15 +441,16 @@ def _near_bottom(
     if depth <= 0:
         return valley
     target = theta_s[p] - 0.75 * depth
+    margin = 8  # samples past the stop, so the boundary search sees the velocity reach zero
     if forward:
         idx = np.flatnonzero(theta_s[p : valley + 1] <= target)
         j = p + int(idx[0]) if idx.size else valley
-        stop = np.flatnonzero(v[j : valley + 1] >= -floor)
-        return j + int(stop[0]) if stop.size else valley
+        stop = np.flatnonzero(v[j : valley + 1] >= 0.0)
+        return min(valley, j + int(stop[0]) + margin) if stop.size else valley
     idx = np.flatnonzero(theta_s[valley : p + 1] <= target)
     j = valley + int(idx[-1]) if idx.size else valley
-    stop = np.flatnonzero(v[valley : j + 1] <= floor)
-    return valley + int(stop[-1]) if stop.size else valley
+    stop = np.flatnonzero(v[valley : j + 1] <= 0.0)
+    return max(valley, valley + int(stop[-1]) - margin) if stop.size else valley
 
 
 def group_sets(
