@@ -1,16 +1,101 @@
-"""`imu simulate` — not implemented yet."""
+"""``imu simulate`` — write a simulated session: a recording CSV and its ground-truth JSON."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Any
 
-from imu.errors import ImuError
+from imu.errors import ConfigError
+
+_SETUPS = ("bench", "machine", "floor")
 
 
 def register(sub: Any) -> None:
-    sub.add_parser("simulate", help="(not implemented yet)")
+    p = sub.add_parser(
+        "simulate",
+        help="write a physics-based simulated session (CSV + <stem>.truth.json)",
+        description=(
+            "Simulate reverse hypers (or prone leg lifts) with an ankle IMU: a rigid leg pivoting "
+            "at the hip, reps of known kinds, walking/sitting between sets, realistic sensor "
+            "errors. Writes FILE.csv and FILE.truth.json beside it."
+        ),
+    )
+    p.add_argument("--out", required=True, metavar="FILE.csv", help="recording to write")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--setup", choices=_SETUPS, default=None, help="default: drawn at random")
+    p.add_argument("--sets", type=int, default=None, help="number of sets (default: 2–4)")
+    p.add_argument("--reps", type=int, default=None, help="reps in every set (default: 6–15)")
+    p.add_argument("--rate-hz", type=float, default=None, help="sample rate (default: drawn)")
+    p.add_argument("--leg", choices=("left", "right"), default=None)
+    p.add_argument("--strap-deg", type=float, default=None, help="strap rotation about the shank")
+    p.add_argument(
+        "--minutes", type=float, default=None, help="pad the session with activities to this length"
+    )
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--faults",
+        dest="faults",
+        action="store_true",
+        default=True,
+        help="include faulty reps: thrown, bounced, above the hip line … (default)",
+    )
+    group.add_argument("--clean", dest="faults", action="store_false", help="controlled reps only")
+    p.add_argument(
+        "--ideal-sensor",
+        action="store_true",
+        help="no noise, bias, scale error, quantisation, jitter or lost packets",
+    )
+    p.add_argument("--decimals", type=int, default=5, help="decimals in the CSV (default 5)")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise ImuError("imu simulate is not implemented yet")
+    import numpy as np
+
+    from imu.simulate import random_spec, simulate_session, write_simulated
+
+    if args.sets is not None and not 1 <= args.sets <= 20:
+        raise ConfigError(f"--sets {args.sets}: expected 1–20")
+    if args.reps is not None and not 1 <= args.reps <= 60:
+        raise ConfigError(f"--reps {args.reps}: expected 1–60")
+    if args.minutes is not None and not 0 < args.minutes <= 360:
+        raise ConfigError(f"--minutes {args.minutes}: expected more than 0 and at most 360")
+    if not 2 <= args.decimals <= 9:
+        raise ConfigError(f"--decimals {args.decimals}: expected 2–9")
+    if not str(args.out).lower().endswith(".csv"):
+        raise ConfigError(f"--out {args.out}: the recording must be a .csv file")
+    if args.seed < 0:
+        raise ConfigError(f"--seed {args.seed}: must not be negative")
+    rng = np.random.default_rng(args.seed)
+    spec = random_spec(
+        rng, setup=args.setup, faults=args.faults, realistic_sensor=not args.ideal_sensor
+    )
+    changes: dict[str, Any] = {}
+    if args.sets is not None or args.reps is not None:
+        n_sets = args.sets if args.sets is not None else spec.sets
+        reps = list(spec.reps_per_set) + [spec.reps_per_set[-1]] * max(0, n_sets - spec.sets)
+        if args.reps is not None:
+            reps = [args.reps] * n_sets
+        changes["reps_per_set"] = tuple(reps[:n_sets])
+    if args.rate_hz is not None:
+        changes["rate_hz"] = args.rate_hz
+        if not args.ideal_sensor:  # the jitter was drawn relative to the sample period
+            changes["sensor"] = dataclasses.replace(
+                spec.sensor, jitter_s=spec.sensor.jitter_s * spec.rate_hz / args.rate_hz
+            )
+    if args.leg is not None:
+        changes["leg"] = args.leg
+    if args.strap_deg is not None:
+        changes["strap_rotation_deg"] = args.strap_deg
+    if args.minutes is not None:
+        changes["min_duration_s"] = 60.0 * args.minutes
+    spec = dataclasses.replace(spec, **changes)
+    session = simulate_session(spec, seed=args.seed)
+    csv_path, truth_path = write_simulated(session, args.out, decimals=args.decimals)
+    rec = session.recording
+    reps = sum(s["rep_count"] for s in session.truth["sets"])
+    print(
+        f"wrote {csv_path} ({len(rec)} samples, {rec.duration_s:.0f} s at {spec.rate_hz:g} Hz, "
+        f"{spec.setup}, {spec.sets} sets, {reps} reps) and {truth_path}"
+    )
+    return 0
