@@ -7,6 +7,7 @@ runs in the main thread under one ``asyncio.run``, the fake in a background thre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import numpy.typing as npt
 import pytest
 from fakebluez import FakeBluezThread, Faults, Peripheral, VirtualSensor, leg_motion
 
-from imu.ble import LinkState, LinkStats, LinkStatus, SensorLink
+from imu.ble import LinkState, LinkStats, LinkStatus, SensorLink, stream
 from imu.errors import SensorError
 from imu.sensors import get_profile
 from imu.sensors.base import SampleBlock
@@ -304,3 +305,37 @@ def test_wrong_profile_is_a_clear_error(fake_bluez: StartFake) -> None:
     fake_bluez(sensor(name="DIY-IMU", spn=4, advertise_service=False))
     with pytest.raises(SensorError, match=r"has no characteristic .* \(try another --profile\)"):
         stream_for(0.5, "DIY-IMU", profile_key="witmotion")
+
+
+def test_a_link_that_goes_silent_is_reconnected(fake_bluez: StartFake) -> None:
+    s = sensor(spn=4, faults=Faults(mute_after_s=0.5, mute_s=1.0))
+    fake = fake_bluez(s)
+    run = stream_for(2.5, stall_timeout_s=0.4)
+
+    assert run.error is None
+    idx, _ = assert_every_delivered_sample_arrived(run, s, fake)
+    assert "went silent" in next(
+        st.message for st in run.statuses if st.state is LinkState.DISCONNECTED
+    )
+    assert run.stats is not None and run.stats.reconnects >= 1
+    missing = int(idx[-1] - idx[0] + 1 - len(idx))
+    assert missing >= 0.8 * s.rate_hz
+    assert abs(run.stats.lost_samples - missing) <= 1
+
+
+def test_stream_iterator(fake_bluez: StartFake) -> None:
+    fake_bluez(sensor(spn=4))
+    statuses: list[LinkStatus] = []
+
+    async def main() -> int:
+        n = 0
+        blocks = stream(None, rate_hz=100.0, connect_timeout_s=5.0, on_status=statuses.append)
+        async with contextlib.aclosing(blocks):
+            async for block in blocks:
+                n += len(block)
+                if n >= 50:
+                    break
+        return n
+
+    assert asyncio.run(main()) >= 50
+    assert statuses[-1].state is LinkState.CLOSED

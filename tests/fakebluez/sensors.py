@@ -68,6 +68,9 @@ class Faults:
     connect_hangs: bool = False
     #: connects and takes the start commands, but never notifies
     silent: bool = False
+    #: stop notifying (still connected) this long after streaming first started, for ``mute_s``
+    mute_after_s: float | None = None
+    mute_s: float = 1.0
 
 
 @dataclass
@@ -111,6 +114,7 @@ class VirtualSensor(Peripheral):
         self._next = 0  # next sample index to notify
         self._packets: list[bytes] = []
         self._packet_k0 = 0  # sample index of self._packets[0]
+        self._restart_stream = False
         # firmware quirks: Thingy:52 cannot batch; Polar sends an acc and a gyro frame per chunk
         if p.key == "thingy52":
             self.samples_per_notification = 1
@@ -179,20 +183,19 @@ class VirtualSensor(Peripheral):
 
     # --- the firmware -----------------------------------------------------------------------
     def _start(self) -> None:
+        """Start (or restart) the stream. The sample clock runs from the first start on: a
+        restart after a stop or a reconnect resumes with the sample being taken now."""
         self.starts += 1
         loop_now = asyncio.get_running_loop().time()
-        if not self._running:
-            self._running = True
-            if self._first_start_loop_s is None:
-                self._first_start_loop_s = loop_now
-                self._sample0_loop_s = loop_now
-                self._next = 0
-            else:  # restarted after a stop: sampling resumes now
-                self._sample0_loop_s = loop_now - self._next / self.rate_hz
+        self._running = True
+        if self._first_start_loop_s is None:
+            self._first_start_loop_s = loop_now
+            self._sample0_loop_s = loop_now
+            self._next = 0
         else:
-            # already sampling (e.g. re-started after a reconnect): skip what was missed
             self._next = max(self._next, int((loop_now - self._sample0_loop_s) * self.rate_hz))
-        self._encode_from(self._next)
+        # the stream (sequence numbers, start flag) restarts with the first packet sent
+        self._restart_stream = True
 
     def _encode_from(self, k0: int, horizon_s: float = 30.0) -> None:
         n = int(horizon_s * self.rate_hz)
@@ -231,10 +234,11 @@ class VirtualSensor(Peripheral):
 
     def _emit(self, k: int) -> None:
         link = self.link
-        if link is None or not link.is_notifying(self._profile.notify_uuid) or self.faults.silent:
+        if link is None or not link.is_notifying(self._profile.notify_uuid) or self._muted():
             return  # sampled but nobody hears it: a real gap
         j = (k - self._packet_k0) // self._spp * self._group
-        if j >= len(self._packets):
+        if self._restart_stream or j >= len(self._packets):
+            self._restart_stream = False
             self._encode_from(k)
             j = 0
         chunk = self._packets[j : j + self._group]
@@ -254,6 +258,15 @@ class VirtualSensor(Peripheral):
             return
         if all([link.notify(uuid, payload) for payload in chunk]):
             self.delivered.append((k, self._spp))
+
+    def _muted(self) -> bool:
+        f = self.faults
+        if f.silent:
+            return True
+        if f.mute_after_s is None or self._first_start_loop_s is None:
+            return False
+        since = asyncio.get_running_loop().time() - self._first_start_loop_s - f.mute_after_s
+        return 0.0 <= since < f.mute_s
 
     def _drop_link(self) -> None:
         self.disconnects += 1
