@@ -387,7 +387,6 @@ class SensorLink:
         self._ready: asyncio.Future[None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
-        self._session_lost = False
         self._last_rx_s = 0.0  # time.monotonic() of the latest notification
         self._phase = "looking for the sensor"
         self._session_cm: contextlib.AbstractAsyncContextManager[None] | None = None
@@ -732,10 +731,8 @@ class SensorLink:
         profile, _ = self._setup_profile()
         self._phase = "connecting"
         lost = asyncio.Event()
-        self._session_lost = False
 
         def on_disconnect(_client: Any) -> None:
-            self._session_lost = True
             lost.set()
             self._wake.set()
 
