@@ -10,9 +10,12 @@ are carried along untouched. Samples are never dropped or reordered: bad input r
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import math
 import os
+import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,108 +143,178 @@ def find_gaps(time_s: FloatArray, *, sampling_rate_hz: float, min_missing: int =
 # --------------------------------------------------------------------------------------------
 # reading
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
-def _read_text_head(path: Path) -> tuple[dict[str, str], int]:
-    """Parse leading ``# key: value`` lines; return metadata and the number of such lines."""
-    meta: dict[str, str] = {}
-    count = 0
+
+@dataclass(frozen=True)
+class _Text:
+    """A recording's text: metadata, the header row and the rest (the data rows)."""
+
+    metadata: dict[str, str]
+    header_line: int  #: 1-based line number of the header row
+    header: list[str]
+    unnamed: frozenset[str]  #: columns with an empty name in the header (given ``column_<k>``)
+    body: str  #: everything after the header row
+    body_bytes: bytes  #: the same, as UTF-8 (the fast parser reads bytes)
+
+    def data_rows(self) -> tuple[list[int], list[str]]:
+        """Line numbers and text of the non-blank data rows (slow; only to explain an error)."""
+        numbers: list[int] = []
+        rows: list[str] = []
+        for k, line in enumerate(_LINE_BREAK.split(self.body)):
+            if line.strip():
+                numbers.append(self.header_line + 1 + k)
+                rows.append(line)
+        return numbers, rows
+
+
+def _decode(path: Path, raw: bytes) -> str:
     try:
-        with path.open("r", encoding="utf-8", newline="") as fh:
-            for line in fh:
-                stripped = line.strip()
-                if not stripped.startswith("#"):
-                    if stripped == "" and count == 0:
-                        # blank leading line: treat like an (empty) comment so the header is found
-                        count += 1
-                        continue
-                    break
-                count += 1
-                body = stripped[1:].strip()
-                key, sep, value = body.partition(":")
-                if sep and key.strip():
-                    meta[key.strip()] = value.strip()
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise RecordingError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return meta, count
+        line = raw.count(b"\n", 0, exc.start) + 1
+        byte = raw[exc.start : exc.start + 1].hex()
+        raise RecordingError(
+            path, f"not UTF-8 text ({exc.reason}, byte 0x{byte})", line=line
+        ) from None
 
 
-def _locate_bad_cell(path: Path, skip: int, columns: Sequence[str]) -> tuple[int, str]:
-    """Slow path, only after a fast parse failed: find the first non-numeric or empty cell."""
-    frame = pd.read_csv(
-        path,
-        skiprows=skip,
-        usecols=list(columns),
-        dtype=str,
-        keep_default_na=False,
-        encoding="utf-8",
-        skipinitialspace=True,
-    )
+def _split_text(path: Path, raw: bytes, text: str) -> _Text:
+    """Read the leading metadata and blank lines and the header row; keep the rest as is."""
+    meta: dict[str, str] = {}
+    pos = 0
+    line_no = 0
+    while pos < len(text):
+        brk = _LINE_BREAK.search(text, pos)
+        end, nxt = (brk.start(), brk.end()) if brk else (len(text), len(text))
+        line_no += 1
+        stripped = text[pos:end].strip()
+        if stripped and not stripped.startswith("#"):
+            names = [c.strip() for c in next(csv.reader([text[pos:end]]))]
+            header = [c if c else f"column_{k + 1}" for k, c in enumerate(names)]
+            unnamed = frozenset(h for h, c in zip(header, names, strict=True) if not c)
+            bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+            offset = bom + len(text[:nxt].encode("utf-8"))
+            return _Text(meta, line_no, header, unnamed, text[nxt:], raw[offset:])
+        if stripped:
+            key, sep, value = stripped[1:].strip().partition(":")
+            if sep and key.strip():
+                meta[key.strip()] = value.strip()
+        pos = nxt
+    if text.strip():
+        raise RecordingError(path, "only metadata lines: no header row and no samples")
+    raise RecordingError(path, "the file is empty (only blank lines)")
+
+
+def _cell_problem(cell: str, column: str) -> str | None:
+    """Why one numeric cell is unusable, or ``None`` if it is a finite number."""
+    value = cell.strip()
+    if value == "":
+        return f"an empty cell in column {column!r}"
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is None or "_" in value:
+        return f"non-numeric value {value!r} in column {column!r}"
+    if not math.isfinite(number):
+        return f"{value!r} in column {column!r} is not a finite number"
+    return None
+
+
+def _row_problem(line: str, header: Sequence[str], columns: Sequence[str]) -> str | None:
+    """Why one data row is unusable: wrong number of fields, or a bad numeric cell."""
+    if line.lstrip().startswith("#"):
+        return "a '#' line among the samples (metadata lines go before the header)"
+    fields = next(csv.reader([line]), [])
+    if len(fields) != len(header):
+        few = "only " if len(fields) < len(header) else ""
+        s = "" if len(fields) == 1 else "s"
+        return f"the row has {few}{len(fields)} field{s} but the header has {len(header)} columns"
     for col in columns:
-        values = frame[col].str.strip()
-        numeric = pd.to_numeric(values, errors="coerce")
-        bad = numeric.isna().to_numpy()
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            cell = values.iloc[row]
-            line = skip + 2 + row
-            what = "an empty cell" if cell == "" else f"non-numeric value {cell!r}"
-            return line, f"{what} in column {col!r}"
-    return skip + 2, "could not parse the numeric columns"
+        problem = _cell_problem(fields[header.index(col)], col)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _first_bad_row(
+    text: _Text, columns: Sequence[str], *, start: int = 0
+) -> tuple[int, str] | None:
+    """Slow path, only after the fast parse failed: the first bad row at or after ``start``."""
+    numbers, rows = text.data_rows()
+    for k in range(start, len(rows)):
+        problem = _row_problem(rows[k], text.header, columns)
+        if problem is not None:
+            return numbers[k], problem
+    return None
 
 
 def read_recording(path: str | os.PathLike[str]) -> Recording:
     """Read a recording CSV (contracts §1), converting SI columns to g and °/s.
 
-    Raises :class:`RecordingError` for a missing or empty file, missing columns, non-numeric or
-    NaN cells, time that does not strictly increase, and units that are obviously wrong.
+    Raises :class:`RecordingError` for a missing, unreadable or empty file, text that is not UTF-8,
+    missing or duplicate columns, rows with the wrong number of fields, empty, non-numeric or
+    non-finite cells, time that does not strictly increase, and units that are obviously wrong.
+    Line numbers in the messages are the file's own (1-based), metadata and blank lines included.
     """
     p = Path(path)
     if not p.exists():
         raise RecordingError(p, "no such file")
     if p.is_dir():
         raise RecordingError(p, "is a directory, not a recording CSV")
-    if p.stat().st_size == 0:
-        raise RecordingError(p, "the file is empty")
-    meta, skip = _read_text_head(p)
     try:
-        header_frame = pd.read_csv(p, skiprows=skip, nrows=0, encoding="utf-8")
-    except pd.errors.EmptyDataError:
-        raise RecordingError(p, "no header row and no samples", line=skip + 1) from None
-    except UnicodeDecodeError as exc:
-        raise RecordingError(p, f"not UTF-8 text ({exc.reason})") from None
-    header = [str(c).strip() for c in header_frame.columns]
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise RecordingError(p, f"cannot be read ({exc.strerror or exc})") from None
+    if not raw:
+        raise RecordingError(p, "the file is empty")
+    text = _split_text(p, raw, _decode(p, raw))
+    header = text.header
+    header_line = text.header_line
     dupes = sorted({c for c in header if header.count(c) > 1})
     if dupes:
-        raise RecordingError(p, f"duplicate column(s) {', '.join(dupes)}", line=skip + 1)
-    acc_cols, acc_scale = _pick_columns(p, header, ACC_COLUMNS, _ACC_SI, 1.0 / GRAVITY_MPS2, skip)
-    gyro_cols, gyro_scale = _pick_columns(p, header, GYRO_COLUMNS, _GYRO_SI, 180.0 / math.pi, skip)
+        raise RecordingError(p, f"duplicate column(s) {', '.join(dupes)}", line=header_line)
+    # SI → native: divide by g (so 9.80665 m/s² is exactly 1 g), multiply by 180/π
+    acc_cols, acc_divisor = _pick_columns(
+        p, header, ACC_COLUMNS, _ACC_SI, GRAVITY_MPS2, header_line
+    )
+    gyro_cols, gyro_scale = _pick_columns(
+        p, header, GYRO_COLUMNS, _GYRO_SI, 180.0 / math.pi, header_line
+    )
     if TIME_COLUMN not in header:
-        raise RecordingError(p, f"missing column {TIME_COLUMN!r} in the header", line=skip + 1)
+        raise RecordingError(p, f"missing column {TIME_COLUMN!r} in the header", line=header_line)
+    if not text.body or text.body.isspace():
+        raise RecordingError(p, "header but no samples", line=header_line)
     numeric_cols = [TIME_COLUMN, *acc_cols, *gyro_cols]
     try:
-        frame = pd.read_csv(
-            p,
-            skiprows=skip,
-            encoding="utf-8",
-            skipinitialspace=True,
-            dtype={c: np.float64 for c in numeric_cols},
-            engine="c",
-        )
-    except (ValueError, TypeError):
-        line, problem = _locate_bad_cell(p, skip, numeric_cols)
-        raise RecordingError(p, problem, line=line) from None
-    except pd.errors.ParserError as exc:
-        raise RecordingError(p, f"malformed CSV ({str(exc).strip().splitlines()[-1]})") from None
-    frame.columns = header
-    if len(frame) == 0:
-        raise RecordingError(p, "header but no samples", line=skip + 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            frame = pd.read_csv(
+                io.BytesIO(text.body_bytes),
+                encoding="utf-8",
+                header=None,
+                names=header,
+                index_col=False,
+                skipinitialspace=True,
+                dtype={c: np.float64 for c in numeric_cols},
+                engine="c",
+            )
+    except (ValueError, TypeError, Warning) as exc:  # ParserError is a ValueError
+        found = _first_bad_row(text, numeric_cols)
+        if found is None:
+            detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise RecordingError(p, f"malformed CSV ({detail})") from None
+        raise RecordingError(p, found[1], line=found[0]) from None
     values = frame[numeric_cols].to_numpy(dtype=np.float64)
     finite = np.isfinite(values)
     if not finite.all():
-        row, col = np.argwhere(~finite)[0]
-        cell = values[row, col]
-        what = "an empty or NaN cell" if math.isnan(cell) else f"non-finite value {cell}"
-        raise RecordingError(p, f"{what} in column {numeric_cols[col]!r}", line=skip + 2 + int(row))
+        row = int(np.argwhere(~finite)[0][0])
+        found = _first_bad_row(text, numeric_cols, start=row)
+        if found is None:  # pragma: no cover - pandas and the slow path disagree
+            col = numeric_cols[int(np.argwhere(~finite[row])[0][0])]
+            found = (text.data_rows()[0][row], f"a non-finite value in column {col!r}")
+        raise RecordingError(p, found[1], line=found[0])
     time_s = values[:, 0].copy()
     if time_s.shape[0] > 1:
         dt = np.diff(time_s)
@@ -253,16 +326,21 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
                 p,
                 f"time_s {verb} ({time_s[i - 1]:g} s then {time_s[i]:g} s); "
                 "it must strictly increase",
-                line=skip + 2 + i,
+                line=text.data_rows()[0][i],
             )
-    acc = values[:, 1:4] * acc_scale
+    acc = values[:, 1:4] / acc_divisor
     gyro = values[:, 4:7] * gyro_scale
     _check_units(p, acc, gyro, acc_cols, gyro_cols)
-    extra_cols = [c for c in header if c not in numeric_cols]
+    # a trailing comma on every line makes a nameless, empty column: not data, drop it
+    extra_cols = [
+        c
+        for c in header
+        if c not in numeric_cols and not (c in text.unnamed and bool(frame[c].isna().all()))
+    ]
     extra = frame[extra_cols].reset_index(drop=True) if extra_cols else None
     for arr in (time_s, acc, gyro):
         arr.setflags(write=False)
-    return Recording(time_s, acc, gyro, meta, extra, str(p))
+    return Recording(time_s, acc, gyro, text.metadata, extra, str(p))
 
 
 def _pick_columns(
@@ -270,13 +348,13 @@ def _pick_columns(
     header: Sequence[str],
     native: Sequence[str],
     si: Sequence[str],
-    si_scale: float,
-    skip: int,
+    si_factor: float,
+    header_line: int,
 ) -> tuple[list[str], float]:
     if all(c in header for c in native):
         return list(native), 1.0
     if all(c in header for c in si):
-        return list(si), si_scale
+        return list(si), si_factor
     present_native = [c for c in native if c in header]
     present_si = [c for c in si if c in header]
     if present_si and not present_native:
@@ -286,7 +364,7 @@ def _pick_columns(
     raise RecordingError(
         path,
         f"missing column(s) {', '.join(repr(m) for m in missing)} in the header",
-        line=skip + 1,
+        line=header_line,
     )
 
 
@@ -350,10 +428,18 @@ def write_recording(
     *,
     decimals: int = 5,
 ) -> Path:
-    """Write ``recording`` as contract CSV (native units), metadata lines first."""
+    """Write ``recording`` as contract CSV (native units), metadata lines first.
+
+    Samples get ``decimals`` decimals; ``time_s`` gets at least 6 (microseconds, as
+    :class:`RecordingWriter` writes it), so reading a recording and writing it back keeps its
+    clock exactly.
+    """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    columns: dict[str, FloatArray] = {TIME_COLUMN: recording.time_s}
+    time_fmt = f"%.{max(decimals, 6)}f"
+    columns: dict[str, FloatArray | list[str]] = {
+        TIME_COLUMN: [time_fmt % t for t in recording.time_s.tolist()]
+    }
     for i, name in enumerate(ACC_COLUMNS):
         columns[name] = recording.acc_g[:, i]
     for i, name in enumerate(GYRO_COLUMNS):

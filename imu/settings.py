@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,9 +50,20 @@ def _fmt_s(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
+_TEMPO_NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)")
+
+
 def parse_tempo(text: str) -> Tempo:
-    """Parse ``"3-0-2-1"`` (eccentric-bottom-concentric-top, seconds; ``X`` = explosive = 0)."""
-    parts = text.strip().replace(":", "-").split("-")
+    """Parse ``"3-0-2-1"`` (eccentric-bottom-concentric-top, seconds; ``X`` = explosive = 0).
+
+    ``:`` may separate the phases instead of ``-``. Each phase is 0–60 s.
+    """
+    if not isinstance(text, str):
+        raise ConfigError(f"tempo {text!r}: expected text like 3-0-2-1")
+    stripped = text.strip()
+    if stripped.startswith("-") or "--" in stripped or "::" in stripped:
+        raise ConfigError(f"tempo {text!r}: phases cannot be negative (0–60 s each)")
+    parts = stripped.replace(":", "-").split("-")
     if len(parts) != 4:
         raise ConfigError(
             f"tempo {text!r}: expected four numbers eccentric-bottom-concentric-top, e.g. 3-0-2-1"
@@ -61,11 +74,10 @@ def parse_tempo(text: str) -> Tempo:
         if p.upper() == "X":
             values.append(0.0)
             continue
-        try:
-            v = float(p)
-        except ValueError:
-            raise ConfigError(f"tempo {text!r}: {p!r} is not a number of seconds") from None
-        if not math.isfinite(v) or v < 0 or v > 60:
+        if not _TEMPO_NUMBER.fullmatch(p):
+            raise ConfigError(f"tempo {text!r}: {p!r} is not a number of seconds")
+        v = float(p)
+        if v > 60:
             raise ConfigError(f"tempo {text!r}: {p!r} must be between 0 and 60 s")
         values.append(v)
     return Tempo(*values)
@@ -123,6 +135,11 @@ class Settings:
     max_bridge_s: float = 0.25
 
     def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            coerced = _coerce(f.name, value)
+            if coerced is not value:
+                object.__setattr__(self, f.name, coerced)
         if self.exercise not in PROFILES:
             raise ConfigError(
                 f"unknown exercise {self.exercise!r}; choose one of {', '.join(PROFILES)}"
@@ -135,14 +152,20 @@ class Settings:
             raise ConfigError(f"leg_length_m {self.leg_length_m}: expected 0.3–1.5 m")
         if self.target_tempo is not None:
             parse_tempo(self.target_tempo)
-        if self.hip_line_segment_s is not None:
-            a, b = self.hip_line_segment_s
-            if not b > a:
-                raise ConfigError("hip_line_segment_s: end must be after start")
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, float) and not math.isfinite(value):
-                raise ConfigError(f"{f.name}: must be a finite number")
+                raise ConfigError(f"{f.name}: must be a finite number, got {value}")
+            if f.name in _NON_NEGATIVE and value < 0:
+                raise ConfigError(f"{f.name}: must not be negative, got {value:g}")
+        if self.hip_line_segment_s is not None:
+            a, b = self.hip_line_segment_s
+            if not (math.isfinite(a) and math.isfinite(b)):
+                raise ConfigError("hip_line_segment_s: start and end must be finite numbers")
+            if not b > a:
+                raise ConfigError(
+                    f"hip_line_segment_s: end must be after start, got [{a:g}, {b:g}]"
+                )
         if self.min_set_reps < 1:
             raise ConfigError("min_set_reps must be at least 1")
         if self.smoothing_cutoff_hz <= 0 or self.moving_rate_dps <= 0:
@@ -176,34 +199,60 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 _FIELD_NAMES = {f.name for f in dataclasses.fields(Settings)}
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Settings)}
+#: optional fields (``None`` allowed) and the type of their value when set
+_OPTIONAL_FLOATS = {"leg_length_m"}
+_OPTIONAL_TEXT = {"target_tempo"}
+#: durations, speeds, margins: a negative value is meaningless (0 disables where documented)
+_NON_NEGATIVE = {
+    "rest_threshold_s",
+    "min_rom_deg",
+    "partial_margin_deg",
+    "hold_min_s",
+    "rest_at_bottom_s",
+    "drop_velocity_dps",
+    "coast_min_deg",
+    "bounce_velocity_dps",
+    "bounce_window_s",
+    "swing_through_deg",
+    "tempo_tolerance_s",
+    "max_bridge_s",
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _coerce(name: str, value: Any) -> Any:
-    f = next(f for f in dataclasses.fields(Settings) if f.name == name)
-    default = f.default if f.default is not dataclasses.MISSING else None
-    if name == "hip_line_segment_s" and value is not None:
+    """Check one setting's type; numbers become ``float`` (whole-number fields stay ``int``).
+
+    Raises :class:`ConfigError` naming the setting and the value it got.
+    """
+    default = _DEFAULTS[name]
+    if name == "hip_line_segment_s":
+        if value is None:
+            return None
         if (
             not isinstance(value, list | tuple)
             or len(value) != 2
-            or not all(isinstance(v, int | float) for v in value)
+            or not all(_is_number(v) for v in value)
         ):
-            raise ConfigError(f"{name}: expected [start_s, end_s]")
+            raise ConfigError(f"{name}: expected [start_s, end_s], got {value!r}")
         return (float(value[0]), float(value[1]))
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(f"{name}: expected true or false, got {value!r}")
-        return value
-    if isinstance(default, float) or name == "leg_length_m":
-        if value is None and name == "leg_length_m":
+    if isinstance(default, float) or name in _OPTIONAL_FLOATS:
+        if value is None and name in _OPTIONAL_FLOATS:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if not _is_number(value):
             raise ConfigError(f"{name}: expected a number, got {value!r}")
         return float(value)
     if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise ConfigError(f"{name}: expected a whole number, got {value!r}")
-        return value
-    if value is not None and not isinstance(value, str):
+        return int(value)
+    if value is None and name in _OPTIONAL_TEXT:
+        return None
+    if not isinstance(value, str):
         raise ConfigError(f"{name}: expected text, got {value!r}")
     return value
 
@@ -227,6 +276,12 @@ def load_settings(
                 raw = tomllib.load(fh)
         except FileNotFoundError:
             raise ConfigError(f"{p}: no such settings file") from None
+        except IsADirectoryError:
+            raise ConfigError(f"{p}: is a directory, not a settings file") from None
+        except OSError as exc:
+            raise ConfigError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{p}: not UTF-8 text ({exc.reason})") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{p}: not valid TOML ({exc})") from None
         unknown = sorted(set(raw) - _FIELD_NAMES)
@@ -235,13 +290,22 @@ def load_settings(
                 f"{p}: unknown setting(s) {', '.join(unknown)}; valid keys: "
                 + ", ".join(sorted(_FIELD_NAMES))
             )
-        file_values = {k: _coerce(k, v) for k, v in raw.items()}
+        try:
+            file_values = {k: _coerce(k, v) for k, v in raw.items()}
+        except ConfigError as exc:
+            raise ConfigError(f"{p}: {exc}") from None
+        if "exercise" in file_values and file_values["exercise"] not in PROFILES:
+            raise ConfigError(
+                f"{p}: unknown exercise {file_values['exercise']!r}; "
+                f"choose one of {', '.join(PROFILES)}"
+            )
     explicit = {k: v for k, v in (overrides or {}).items() if v is not None}
     unknown = sorted(set(explicit) - _FIELD_NAMES)
     if unknown:
         raise ConfigError(f"unknown setting(s) {', '.join(unknown)}")
+    explicit = {k: _coerce(k, v) for k, v in explicit.items()}
     name = exercise or explicit.get("exercise") or file_values.get("exercise") or "reverse-hyper"
-    if name not in PROFILES:
+    if not isinstance(name, str) or name not in PROFILES:
         raise ConfigError(f"unknown exercise {name!r}; choose one of {', '.join(PROFILES)}")
     values: dict[str, Any] = {**PROFILES[name], **file_values, **explicit, "exercise": name}
     return Settings(**values)
