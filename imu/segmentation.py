@@ -34,7 +34,11 @@ __all__ = [
     "detect_reps",
     "group_sets",
     "lowpass",
+    "near_bottom",
+    "noise_floor_dps",
     "onset_time",
+    "phase_bounds",
+    "trim_transitions",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -44,6 +48,8 @@ _RESIDUAL_FRAC = 0.25
 _MAX_BURSTS = 4
 #: the lowest crossing level as a fraction of the phase's peak rate
 _LEVEL_FRAC = 0.08
+#: a rep's shallower side must reach this share of the deeper side's depth
+_BALANCE = 0.6
 
 
 def _fast_len(n: int) -> int:
@@ -279,10 +285,31 @@ def detect_reps(
         p + int(np.argmin(theta_s[p : b + 1]))
         for p, b in zip(peaks, np.minimum(next_peak, peaks + side), strict=True)
     ]
+    depth_min = 0.5 * min_rom_deg
+    min_rest = max(2, round(0.3 * sampling_rate_hz))
     rows = []
     for k, p in enumerate(peaks):
-        lo = _near_bottom(theta_s, v, int(p), left_valleys[k], floor, forward=False)
-        hi = _near_bottom(theta_s, v, int(p), right_valleys[k], floor, forward=True)
+        lo = _near_bottom(
+            theta_s, v, int(p), left_valleys[k], floor, forward=False,
+            depth_min=depth_min, min_rest=min_rest,
+        )  # fmt: skip
+        hi = _near_bottom(
+            theta_s, v, int(p), right_valleys[k], floor, forward=True,
+            depth_min=depth_min, min_rest=min_rest,
+        )  # fmt: skip
+        # a rep's two sides are comparable: a stop far shallower than the other side is a
+        # pause on the way (a slow start of the lowering), so look further for the bottom
+        depth_l, depth_r = theta_s[p] - theta_s[lo], theta_s[p] - theta_s[hi]
+        if depth_r < _BALANCE * depth_l:
+            hi = _near_bottom(
+                theta_s, v, int(p), right_valleys[k], floor, forward=True,
+                depth_min=_BALANCE * depth_l, min_rest=min_rest,
+            )  # fmt: skip
+        elif depth_l < _BALANCE * depth_r:
+            lo = _near_bottom(
+                theta_s, v, int(p), left_valleys[k], floor, forward=False,
+                depth_min=_BALANCE * depth_r, min_rest=min_rest,
+            )  # fmt: skip
         rom_up = theta_s[p] - theta_s[lo]
         rom_down = theta_s[p] - theta_s[hi]
         if min(rom_up, rom_down) < 0.5 * min_rom_deg or max(rom_up, rom_down) < min_rom_deg:
@@ -430,27 +457,43 @@ def _value_at(time_s: FloatArray, x: FloatArray, t: float) -> float:
 
 
 def _near_bottom(
-    theta_s: FloatArray, v: FloatArray, p: int, valley: int, floor: float, *, forward: bool
+    theta_s: FloatArray,
+    v: FloatArray,
+    p: int,
+    valley: int,
+    floor: float,
+    *,
+    forward: bool,
+    depth_min: float,
+    min_rest: int,
 ) -> int:
     """The bottom of the rep around peak ``p`` on one side, no further than ``valley``.
 
-    The first point (walking away from the peak) that is 75 % of the way down to the valley,
-    extended to where the leg stops moving: a long rest between sets does not belong to the rep.
+    Walking away from the peak, the rep's bottom is the first *stop* at least ``depth_min``
+    below the peak: a rest (the leg not moving toward the peak for ``min_rest`` samples) or a
+    turnaround (it moves toward the peak again). Getting onto the bench just before a set, or
+    off it just after, is therefore not part of the set's first or last rep. A few samples of
+    the stop are kept so the boundary search sees the velocity reach zero.
     """
-    depth = theta_s[p] - theta_s[valley]
-    if depth <= 0:
+    if valley == p:
         return valley
-    target = theta_s[p] - 0.75 * depth
-    margin = 8  # samples past the stop, so the boundary search sees the velocity reach zero
-    if forward:
-        idx = np.flatnonzero(theta_s[p : valley + 1] <= target)
-        j = p + int(idx[0]) if idx.size else valley
-        stop = np.flatnonzero(v[j : valley + 1] >= 0.0)
-        return min(valley, j + int(stop[0]) + margin) if stop.size else valley
-    idx = np.flatnonzero(theta_s[valley : p + 1] <= target)
-    j = valley + int(idx[-1]) if idx.size else valley
-    stop = np.flatnonzero(v[valley : j + 1] <= 0.0)
-    return max(valley, valley + int(stop[-1]) - margin) if stop.size else valley
+    step = 1 if forward else -1
+    idx = np.arange(p, valley + step, step)
+    # "toward the peak" is rising before it and falling after it
+    toward = v[idx] * -step  # > 0 when moving toward the peak
+    deep = theta_s[idx] <= theta_s[p] - depth_min
+    stopped = toward <= floor  # no longer moving toward the peak
+    # runs of stopped samples
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], stopped.view(np.int8), [0]))))
+    starts, ends = edges[::2], edges[1::2]
+    margin = max(2, min_rest // 2)
+    for a, b in zip(starts, ends, strict=True):
+        if a == 0 or not deep[a]:
+            continue  # the peak's own plateau, or not yet low enough
+        turned = bool(np.any(toward[a:b] < -floor))  # moving away again: a turnaround
+        if b - a >= min_rest or turned or b == len(idx):
+            return int(idx[min(a + margin, b - 1)])
+    return valley
 
 
 def group_sets(
@@ -508,3 +551,53 @@ def _trim_transitions(members: pd.DataFrame, *, edge_tolerance_deg: float) -> pd
         if last_off and len(members) > 1:
             members = members.iloc[:-1]
     return members
+
+
+# --------------------------------------------------------------------------------------------
+# Building blocks shared with the live detector (:mod:`imu.live.detector`), which applies the
+# offline rules to a rolling buffer. Thin public forms of the functions above.
+
+
+def near_bottom(
+    theta_s: FloatArray,
+    v: FloatArray,
+    p: int,
+    valley: int,
+    floor_dps: float,
+    *,
+    forward: bool,
+    depth_min: float,
+    min_rest: int,
+) -> int:
+    """Index of a rep's bottom beside peak ``p``, no further than ``valley`` (as in
+    :func:`detect_reps`): the first stop at least ``depth_min`` below the peak."""
+    return _near_bottom(
+        theta_s, v, p, valley, floor_dps, forward=forward, depth_min=depth_min, min_rest=min_rest
+    )
+
+
+def phase_bounds(
+    time_s: FloatArray,
+    theta_s: FloatArray,
+    v: FloatArray,
+    lo: int,
+    hi: int,
+    *,
+    rom_deg: float,
+    floor_dps: float,
+    rising: bool,
+) -> tuple[float, float, float] | None:
+    """Lag-corrected ``(start_s, end_s, peak_rate_dps)`` of the rising (or falling) phase within
+    samples ``[lo, hi]``, as in :func:`detect_reps`; ``None`` if the leg barely moved."""
+    found = _phase_bounds(
+        time_s, theta_s, v, lo, hi, rom=rom_deg, floor_dps=floor_dps, rising=rising
+    )
+    if found is None:
+        return None
+    phase, vmax = found
+    return phase.start, phase.end, vmax
+
+
+def trim_transitions(members: pd.DataFrame, *, edge_tolerance_deg: float = 15.0) -> pd.DataFrame:
+    """The reps of one set without the transitions at its edges (as in :func:`group_sets`)."""
+    return _trim_transitions(members, edge_tolerance_deg=edge_tolerance_deg)

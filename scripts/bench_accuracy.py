@@ -25,6 +25,7 @@ import numpy as np
 
 import imu
 from imu.results import SessionResult
+from imu.settings import load_settings
 
 PHASES = ("concentric_s", "top_hold_s", "eccentric_s", "bottom_pause_s")
 FLAGS = ("momentum", "above_hip_line")
@@ -149,7 +150,12 @@ def run_simulated(seed: int) -> Tally:
     spec = random_spec(rng)
     session = simulate_session(spec, seed=seed)
     exercise = session.truth.get("exercise", "reverse-hyper")
-    result = imu.analyze(session.recording, exercise=exercise)
+    # a user on a tilted bench or ball tells the tool the hip line's tilt
+    settings = load_settings(
+        exercise=exercise,
+        overrides={"hip_line_offset_deg": session.truth.get("hip_line_offset_deg", 0.0)},
+    )
+    result = imu.analyze(session.recording, settings=settings)
     label = f"sim seed {seed} ({session.truth.get('setup')}, {exercise})"
     return score(result, _with_pauses(session.truth["sets"]), label)
 
