@@ -479,19 +479,19 @@ def _near_bottom(
         return valley
     step = 1 if forward else -1
     idx = np.arange(p, valley + step, step)
-    # "toward the peak" is rising before it and falling after it
-    toward = v[idx] * -step  # > 0 when moving toward the peak
+    # the rep's own movement is rising before the peak and falling after it
+    own = v[idx] * -step
     deep = theta_s[idx] <= theta_s[p] - depth_min
-    stopped = toward <= floor  # no longer moving toward the peak
-    # runs of stopped samples
+    stopped = own <= floor
     edges = np.flatnonzero(np.diff(np.concatenate(([0], stopped.view(np.int8), [0]))))
     starts, ends = edges[::2], edges[1::2]
     margin = max(2, min_rest // 2)
+    last = len(idx) - 1  # the valley: the lowest point before the neighbouring peak
     for a, b in zip(starts, ends, strict=True):
         if a == 0 or not deep[a]:
             continue  # the peak's own plateau, or not yet low enough
-        turned = bool(np.any(toward[a:b] < -floor))  # moving away again: a turnaround
-        if b - a >= min_rest or turned or b == len(idx):
+        # a rest, or the turnaround at the valley (a short stop elsewhere is a wobble)
+        if b - a >= min_rest or b > last:
             return int(idx[min(a + margin, b - 1)])
     return valley
 
