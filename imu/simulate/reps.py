@@ -327,6 +327,16 @@ class _SetStyle:
     bottom: float
 
 
+#: fastest peak angular velocity of a controlled lift or lowering, per set-up, °/s (drawn)
+_CONTROLLED_MAX_DPS: dict[str, tuple[float, float]] = {
+    "bench": (75.0, 110.0),
+    "machine": (85.0, 120.0),
+    "floor": (40.0, 60.0),
+}
+_SLOWEST_PEAK_FACTOR = 2.2
+_BOUNCE_MAX_DPS = 150.0  #: fastest lowering into a bounce, °/s
+
+
 def _draw_kinds(
     rng: np.random.Generator, n: int, probabilities: dict[RepKind, float]
 ) -> list[RepKind]:
@@ -384,6 +394,8 @@ def build_set(
         bottom=bottom,
     )
     kinds = _draw_kinds(rng, n_reps, kind_probabilities)
+    # a controlled move never exceeds this peak speed (the septic ramp peaks at 2.19 × mean)
+    v_max = float(rng.uniform(*(_CONTROLLED_MAX_DPS[setup]))) * _D
     b = _Builder(rng, start_s, bottom, gravity_k)
     b.hold(float(rng.uniform(2.0, 4.0)))
     reps: list[RepPlan] = []
@@ -404,7 +416,8 @@ def build_set(
         elif kind in ("thrown", "bounced"):
             _throw(b, rng, peak)
         else:
-            b.move(peak, jitter(style.lift_s, 0.6, 3.5, progress))
+            lift_s = jitter(style.lift_s, 0.6, 3.5, progress)
+            b.move(peak, max(lift_s, _SLOWEST_PEAK_FACTOR * abs(peak - b.state.theta) / v_max))
         top_start = b.state.t
         peak = b.state.theta
         # -------- hold
@@ -417,12 +430,15 @@ def build_set(
         # -------- lowering
         next_bottom = bottom + float(rng.normal(0.0, 1.2 if setup != "floor" else 0.6)) * _D
         dropped = kind == "drop"
-        if next_kind == "bounced":
+        if dropped:
+            rebound = float(rng.uniform(600.0, 1200.0)) * _D if next_kind == "bounced" else 0.0
+            _drop(b, rng, next_bottom, peak, rebound)
+        elif next_kind == "bounced":
             _lower_into_bounce(b, rng, next_bottom)
-        elif dropped:
-            _drop(b, rng, next_bottom, peak)
         else:
-            b.move(next_bottom, jitter(style.lower_s, 1.0, 4.5, progress))
+            lower_s = jitter(style.lower_s, 1.0, 4.5, progress)
+            span = abs(next_bottom - b.state.theta)
+            b.move(next_bottom, max(lower_s, _SLOWEST_PEAK_FACTOR * span / v_max))
         end = b.state.t
         reps.append(RepPlan(kind, start, top_start, top_end, end, dropped))
         # -------- bottom pause (none before a bounce; a real one before a swing-through)
@@ -475,27 +491,37 @@ def _swing_through(b: _Builder, rng: np.random.Generator, peak: float) -> None:
 
 
 def _lower_into_bounce(b: _Builder, rng: np.random.Generator, bottom: float) -> None:
-    """Lower quickly and arrive at the bottom with a hard rebound (velocity 0, large accel)."""
+    """Lower quickly (but not a drop: at most ~150 °/s) and arrive at the bottom with a hard
+    rebound (velocity 0, large upward acceleration)."""
     s = b.state
     span = abs(s.theta - bottom)
-    for _ in range(6):
+    for attempt in range(8):
         rebound = float(rng.uniform(600.0, 1500.0)) * _D * min(1.0, span / (35.0 * _D) + 0.3)
-        duration = float(rng.uniform(0.7, 1.3)) * max(0.5, span / (40.0 * _D))
+        duration = float(rng.uniform(0.7, 1.3)) * max(0.5, span / (40.0 * _D)) * 1.15**attempt
         ok = b.quintic_to((bottom, 0.0, rebound), duration, factors=(1.0, 1.2, 0.85, 1.5, 2.0))
-        if ok:
+        if not ok:
+            continue
+        piece = b.track.pieces[-1]
+        assert isinstance(piece, _Quintic)
+        speed = np.abs(piece.velocity(np.linspace(piece.t0, piece.t1, 200))).max()
+        if speed <= _BOUNCE_MAX_DPS * _D:
             return
-    b.move(bottom, 1.0)
+        b.track.pieces.pop()
+        b.state = s
+    b.move(bottom, _SLOWEST_PEAK_FACTOR * span / (_BOUNCE_MAX_DPS * _D))
 
 
-def _drop(b: _Builder, rng: np.random.Generator, bottom: float, peak: float) -> None:
+def _drop(
+    b: _Builder, rng: np.random.Generator, bottom: float, peak: float, rebound: float
+) -> None:
     """Let the leg fall, then catch it shortly above the bottom."""
     span = peak - bottom
-    catch = bottom + float(rng.uniform(0.25, 0.4)) * span
-    b.fall_to(catch, float(rng.uniform(0.6, 0.95)))
+    catch = bottom + float(rng.uniform(0.2, 0.35)) * span
+    b.fall_to(catch, float(rng.uniform(0.75, 1.0)))
     speed = abs(b.state.velocity)
     duration = 2.0 * (b.state.theta - bottom) / max(speed, 1e-3)
     ok = b.quintic_to(
-        (bottom, 0.0, 0.0), duration, factors=(1.0, 1.15, 0.9, 1.3, 0.8, 1.5, 1.8, 2.2)
+        (bottom, 0.0, rebound), duration, factors=(1.0, 1.15, 0.9, 1.3, 0.8, 1.5, 1.8, 2.2)
     )
     if not ok:
         b.move(bottom, 0.4)

@@ -95,10 +95,11 @@ def _digitise(values: FloatArray, full_scale: float, bits: int) -> FloatArray:
 def jitter_timestamps(
     rng: np.random.Generator, time_s: FloatArray, *, jitter_s: float, rate_hz: float
 ) -> FloatArray:
-    """Stamp each sample with an error of ``jitter_s`` (sd), clipped so time still increases."""
+    """Stamp each sample with an error of ``jitter_s`` (sd), clipped to ±0.24 period so that
+    time still increases and no interval exceeds 1.5 periods (which would look like a gap)."""
     if jitter_s <= 0:
         return time_s.copy()
-    limit = 0.4 / rate_hz
+    limit = 0.24 / rate_hz
     stamps = time_s + np.clip(rng.normal(0.0, jitter_s, size=time_s.shape), -limit, limit)
     stamps[0] = max(stamps[0], 0.0)  # a clock does not start before zero
     return stamps

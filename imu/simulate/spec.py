@@ -143,7 +143,7 @@ class SensorSpec:
     acc_range_g: float = 0.0  #: full scale ±, g; readings clip there (0 = no clipping)
     gyro_range_dps: float = 0.0  #: full scale ±, °/s (0 = no clipping)
     adc_bits: int = 0  #: quantise to this many bits over ± full scale (16 = int16; 0 = off)
-    jitter_s: float = 0.0  #: timestamp error, standard deviation, s (clipped to ±0.4 period)
+    jitter_s: float = 0.0  #: timestamp error, standard deviation, s (clipped to ±0.24 period)
     drop_runs_per_min: float = 0.0  #: runs of lost packets per minute (0 = none)
     drop_mean_packets: float = 2.0  #: mean length of a run of lost packets, packets
     packet_samples: int = 1  #: samples carried by one BLE packet (lost together)
