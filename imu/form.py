@@ -36,7 +36,7 @@ from imu.recording import GRAVITY_MPS2
 from imu.results import Flag
 from imu.settings import Settings
 
-__all__ = ["LegLength", "RepKinematics", "estimate_leg_length", "rep_flags"]
+__all__ = ["LegLength", "RepKinematics", "estimate_leg_length", "momentum_flag", "rep_flags"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -139,6 +139,43 @@ def _bounce(k: RepKinematics, settings: Settings) -> float:
     return float(max(0.0, after.max()) - min(0.0, before.min()))
 
 
+def momentum_flag(
+    k: RepKinematics,
+    *,
+    settings: Settings,
+    leg_length_m: float,
+    previous_pause_s: float | None,
+) -> Flag | None:
+    """The ``momentum`` flag of one rep, or ``None``: coasting, a bounce, a swing-through.
+
+    Needs only the samples up to the top (``top_start_s``) and the moment before the start, so
+    the live detector calls it as soon as the leg stops rising.
+    """
+    evidence: list[str] = []
+    value = 0.0
+    if settings.coast_min_deg > 0:
+        coast, vmax = _coast_deg(k, leg_length_m=leg_length_m)
+        if coast >= settings.coast_min_deg:
+            evidence.append(f"coasted the last {coast:.0f}° after a {vmax:.0f} °/s burst")
+            value = coast
+    if settings.bounce_velocity_dps > 0 and previous_pause_s is not None and previous_pause_s < 0.2:
+        swing = _bounce(k, settings)
+        if swing >= settings.bounce_velocity_dps:
+            evidence.append(
+                f"bounced out of the bottom: rate swung {swing:.0f} °/s within "
+                f"{settings.bounce_window_s:g} s"
+            )
+            value = value or swing
+    if settings.swing_through_deg > 0:
+        past = -90.0 - k.min_angle_deg
+        if past > settings.swing_through_deg:
+            evidence.append(f"swung {past:.0f}° past vertical under the bench")
+            value = value or past
+    if not evidence:
+        return None
+    return Flag("momentum", "; ".join(evidence), value, "deg" if value else "")
+
+
 def rep_flags(
     k: RepKinematics,
     *,
@@ -163,28 +200,11 @@ def rep_flags(
                 "deg",
             )
         )
-    evidence: list[str] = []
-    value = 0.0
-    if settings.coast_min_deg > 0:
-        coast, vmax = _coast_deg(k, leg_length_m=leg_length_m)
-        if coast >= settings.coast_min_deg:
-            evidence.append(f"coasted the last {coast:.0f}° after a {vmax:.0f} °/s burst")
-            value = coast
-    if settings.bounce_velocity_dps > 0 and previous_pause_s is not None and previous_pause_s < 0.2:
-        swing = _bounce(k, settings)
-        if swing >= settings.bounce_velocity_dps:
-            evidence.append(
-                f"bounced out of the bottom: rate swung {swing:.0f} °/s within "
-                f"{settings.bounce_window_s:g} s"
-            )
-            value = value or swing
-    if settings.swing_through_deg > 0:
-        past = -90.0 - k.min_angle_deg
-        if past > settings.swing_through_deg:
-            evidence.append(f"swung {past:.0f}° past vertical under the bench")
-            value = value or past
-    if evidence:
-        flags.append(Flag("momentum", "; ".join(evidence), value, "deg" if value else ""))
+    momentum = momentum_flag(
+        k, settings=settings, leg_length_m=leg_length_m, previous_pause_s=previous_pause_s
+    )
+    if momentum is not None:
+        flags.append(momentum)
     if settings.drop_velocity_dps > 0 and k.peak_lowering_velocity_dps > settings.drop_velocity_dps:
         flags.append(
             Flag(
