@@ -22,8 +22,10 @@ the live path: the same VQF state fed chunk by chunk gives the same θ as the ba
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +37,7 @@ __all__ = [
     "LegAngle",
     "estimate_leg_angle",
     "resolve_shank_axis",
+    "static_theta",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -60,6 +63,8 @@ _VQF_PARAMS = {
     "restMinT": 0.5,
     "biasSigmaInit": _BIAS_SIGMA_INIT_DPS,
 }
+#: |mean(u × up)| below this (the leg within ~15° of vertical on average) does not fix the axis
+_AXIS_MIN_STRENGTH = 0.25
 #: the hip axis is averaged over this long, s
 _AXIS_WINDOW_S = 10.0
 
@@ -104,6 +109,18 @@ def resolve_shank_axis(acc_g: FloatArray, shank_axis: str) -> tuple[str, FloatAr
     return shank_axis, vec, None
 
 
+def static_theta(
+    acc_g: FloatArray, shank: FloatArray, *, hip_line_offset_deg: float = 0.0
+) -> FloatArray:
+    """θ from the accelerometer alone: the shank's elevation ``asin(a·u)`` (a in g), in degrees
+    above the hip line. Along the shank the reading is ``sin θ − r·ω²/g``, so this is right
+    whenever the leg is momentarily at rest — at the top of a rep even if it is accelerating
+    (the tangential term lies across the shank). It cannot tell a leg past vertical from one
+    before it."""
+    along = acc_g @ shank
+    return np.degrees(np.arcsin(np.clip(along, -1.0, 1.0))) - hip_line_offset_deg
+
+
 def _up_from_quat(quat: FloatArray) -> FloatArray:
     """World 'up' (earth z) in sensor coordinates from VQF quaternions (w, x, y, z)."""
     w, x, y, z = quat[:, 0], quat[:, 1], quat[:, 2], quat[:, 3]
@@ -136,9 +153,32 @@ def hip_axis(up: FloatArray, shank: FloatArray, *, window: int) -> FloatArray:
     padded[:n] = raw
     sums = padded.reshape(n_blocks, block, 3).sum(axis=1)
     span = max(1, min(window // block, n_blocks))
-    avg = _centred_sum(sums, span) if span > 1 else sums
-    axes = _normalise_axis(avg, shank, fallback)
+    ones = np.ones((n_blocks, 1))
+    counts = _centred_sum(ones, span) * block if span > 1 else ones * block
+    mean = (_centred_sum(sums, span) if span > 1 else sums) / counts
+    mean = mean - np.outer(mean @ shank, shank)
+    strength = np.linalg.norm(mean, axis=1)
+    # where the leg was near vertical for the whole window (standing, walking), u × up says
+    # little and flips with each step: carry the nearest well-determined axis instead
+    strong = strength >= _AXIS_MIN_STRENGTH
+    axes = np.empty_like(mean)
+    if strong.any():
+        nearest = _nearest_true(strong)
+        axes = mean[nearest] / strength[nearest, None]
+    else:
+        axes[:] = fallback
     return np.repeat(axes, block, axis=0)[:n]
+
+
+def _nearest_true(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
+    """For each position, the index of the nearest position where ``mask`` is true."""
+    idx = np.arange(mask.shape[0])
+    true_idx = np.flatnonzero(mask)
+    pos = np.clip(np.searchsorted(true_idx, idx), 1, max(1, true_idx.shape[0] - 1))
+    if true_idx.shape[0] == 1:
+        return np.full(mask.shape[0], true_idx[0])
+    left, right = true_idx[pos - 1], true_idx[pos]
+    return np.where(idx - left <= right - idx, left, right)
 
 
 def _centred_sum(x: FloatArray, window: int) -> FloatArray:
@@ -177,39 +217,63 @@ class _VqfRunner:
             return
         import vqf
 
-        period = 1.0 / self.sampling_rate_hz
-        engine = vqf.VQF(period, **_VQF_PARAMS)
-        # warm-up: hold the first posture so the tilt has converged when the data start (the
-        # first sample only, so that the result does not depend on how the data are chunked)
-        first = acc_g[0] * GRAVITY_MPS2
-        n_warm = int(_WARMUP_S * self.sampling_rate_hz)
-        engine.updateBatch(
-            np.zeros((n_warm, 3)), np.ascontiguousarray(np.tile(first, (n_warm, 1)))
-        )
-        # the warm-up's zero rate is not evidence about the bias: forget it
-        engine.setBiasEstimate(np.zeros(3), np.radians(_BIAS_SIGMA_INIT_DPS))
+        engine = vqf.VQF(1.0 / self.sampling_rate_hz, **_VQF_PARAMS)
+        self._warm_up(engine, acc_g[0], bias_rads=np.zeros(3), sigma_rads=None)
         self._vqf = engine
+
+    def _warm_up(
+        self, engine: Any, acc_g: FloatArray, *, bias_rads: FloatArray, sigma_rads: float | None
+    ) -> None:
+        """Hold one posture so the tilt has converged when the data (re)start.
+
+        One sample only, so that the result does not depend on how the data are chunked. The
+        warm-up's zero rate is no evidence about the bias: the bias estimate is set afterwards.
+        """
+        n_warm = int(_WARMUP_S * self.sampling_rate_hz)
+        first = np.ascontiguousarray(np.tile(acc_g * GRAVITY_MPS2, (n_warm, 1)))
+        engine.updateBatch(np.zeros((n_warm, 3)), first)
+        sigma = np.radians(_BIAS_SIGMA_INIT_DPS) if sigma_rads is None else sigma_rads
+        engine.setBiasEstimate(np.ascontiguousarray(bias_rads, dtype=np.float64), sigma)
 
     def update(
         self, time_s: FloatArray, acc_g: FloatArray, gyro_dps: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
-        """Feed samples; return up-vectors (n, 3) and gyro bias (n, 3) in °/s."""
+        """Feed samples; return up-vectors (n, 3) and gyro bias (n, 3) in °/s.
+
+        Short gaps (jitter, a few dropped samples) are bridged by integrating the gyro over the
+        real interval. After a gap longer than ``max_bridge_s`` the rotation in between is
+        unknown, so the tilt is taken afresh from the accelerometer; the bias estimate is kept.
+        """
         self._ensure(acc_g)
-        assert self._vqf is not None
+        engine: Any = self._vqf
+        n = time_s.shape[0]
         period = 1.0 / self.sampling_rate_hz
-        dt = np.empty(time_s.shape[0])
-        if time_s.shape[0]:
+        dt = np.empty(n)
+        if n:
             dt[0] = period if self._last_t is None else time_s[0] - self._last_t
             dt[1:] = np.diff(time_s)
             self._last_t = float(time_s[-1])
-        # integrate the gyro over the real interval (jitter, a few dropped samples)
         scale = np.clip(dt / period, 0.0, max(1.0, self.max_bridge_s / period))
+        breaks = np.flatnonzero(dt > max(self.max_bridge_s, 1.5 * period))
+        scale[breaks] = 0.0  # the tilt restarts from this sample's accelerometer reading
         gyr = np.ascontiguousarray(np.radians(gyro_dps) * scale[:, None])
         acc = np.ascontiguousarray(acc_g * GRAVITY_MPS2)
-        out = self._vqf.updateBatch(gyr, acc)  # type: ignore[attr-defined]
-        up = _up_from_quat(np.asarray(out["quat6D"]))
-        bias = np.degrees(np.asarray(out["bias"]))
-        return up, bias
+        bounds = [0, *breaks.tolist(), n]
+        quats, biases = [], []
+        for i0, i1 in itertools.pairwise(bounds):
+            if i1 <= i0:
+                continue
+            if i0 in breaks:
+                bias, sigma = engine.getBiasEstimate()
+                engine.resetState()
+                self._warm_up(engine, acc_g[i0], bias_rads=bias, sigma_rads=float(sigma))
+            out = engine.updateBatch(gyr[i0:i1], acc[i0:i1])
+            quats.append(np.asarray(out["quat6D"]))
+            biases.append(np.asarray(out["bias"]))
+        if not quats:
+            return np.zeros((0, 3)), np.zeros((0, 3))
+        up = _up_from_quat(np.concatenate(quats))
+        return up, np.degrees(np.concatenate(biases))
 
 
 def estimate_leg_angle(
@@ -221,7 +285,7 @@ def estimate_leg_angle(
     shank_axis: str = "auto",
     hip_line_offset_deg: float = 0.0,
     hip_line_segment_s: tuple[float, float] | None = None,
-    max_bridge_s: float = 0.25,
+    max_bridge_s: float = 0.1,
 ) -> LegAngle:
     """Leg angle θ (°, above the hip line) and its rate (°/s) for a whole recording.
 
@@ -275,8 +339,11 @@ class AngleEstimator:
     """Streaming leg angle: ``update(time_s, acc_g, gyro_dps) -> (theta_deg, rate_dps)``.
 
     The same VQF configuration as :func:`estimate_leg_angle`; the hip axis is a causal moving
-    average of ``u × up`` instead of a centred one, so θ agrees with the batch result except for
-    the first seconds and around a strap that moves.
+    average of ``u × up`` over the last ``_AXIS_WINDOW_S`` instead of a centred one, so θ agrees
+    with the batch result except for the first seconds and around a strap that moves. The
+    moving sum is carried across chunks (a ring of the last window plus a running sum), so the
+    cost per sample does not depend on the chunk size and the result does not depend on it
+    beyond rounding.
     """
 
     def __init__(
@@ -285,7 +352,7 @@ class AngleEstimator:
         sampling_rate_hz: float,
         shank_axis: str = "+x",
         hip_line_offset_deg: float = 0.0,
-        max_bridge_s: float = 0.25,
+        max_bridge_s: float = 0.1,
     ) -> None:
         if shank_axis == "auto":
             shank_axis = "+x"
@@ -294,8 +361,15 @@ class AngleEstimator:
         self.sampling_rate_hz = sampling_rate_hz
         self._runner = _VqfRunner(sampling_rate_hz, max_bridge_s)
         self._window = max(1, round(_AXIS_WINDOW_S * sampling_rate_hz))
-        self._tail = np.zeros((0, 3))  # the last window of u × up
-        self._sum = np.zeros(3)
+        self._ring = np.zeros((self._window, 3))  # the last window of u × up (zeros before)
+        self._ring_pos = 0  # where the oldest sample of the window sits in the ring
+        self._window_sum = np.zeros(3)
+        self._total = np.zeros(3)  # u × up summed since the start (fallback axis)
+
+    @property
+    def shank_vector(self) -> FloatArray:
+        """Unit vector of the shank axis in sensor coordinates."""
+        return self._shank.copy()
 
     def update(
         self, time_s: FloatArray, acc_g: FloatArray, gyro_dps: FloatArray
@@ -308,26 +382,30 @@ class AngleEstimator:
         gyro_c = gyro_dps - bias
         shank = self._shank
         raw = np.cross(shank, up)
-        # causal moving sum over the last ``window`` samples (trailing average)
-        joined = np.vstack((self._tail, raw))
-        csum = np.cumsum(joined, axis=0)
-        m = self._tail.shape[0]
-        idx = np.arange(m, m + n)
-        lo = idx - self._window
-        sums = csum[idx] - np.where(lo[:, None] >= 0, csum[np.maximum(lo, 0)], 0.0)
-        sums += self._sum_before(lo)
-        self._tail = joined[-self._window :]
-        total = self._sum + raw.sum(axis=0)
-        self._sum = total
-        norm_total = np.linalg.norm(total)
-        fallback = total / norm_total if norm_total > 1e-9 else hip_axis(up[:1], shank, window=1)[0]
+        sums = self._moving_sum(raw)
+        self._total = self._total + raw.sum(axis=0)
+        norm_total = np.linalg.norm(self._total)
+        if norm_total > 1e-9:
+            fallback = self._total / norm_total
+        else:
+            fallback = hip_axis(up[:1], shank, window=1)[0]
         h = _normalise_axis(sums, shank, fallback)
         w = np.cross(h, shank)
         theta = np.arctan2(np.einsum("ij,j->i", up, shank), np.einsum("ij,ij->i", up, w))
         rate = np.einsum("ij,ij->i", gyro_c, h)
         return np.degrees(theta) - self.hip_line_offset_deg, rate
 
-    @staticmethod
-    def _sum_before(lo: npt.NDArray[np.int_]) -> FloatArray:
-        # windows reaching before the kept tail start at the first kept sample: nothing to add
-        return np.zeros((lo.shape[0], 3))
+    def _moving_sum(self, raw: FloatArray) -> FloatArray:
+        """Sum of ``raw`` over the trailing window ending at each sample (causal)."""
+        n, w = raw.shape[0], self._window
+        k = min(n, w)
+        # the samples that leave the window as each new one enters: the ring's oldest first,
+        # then (for a chunk longer than the window) the chunk's own early samples
+        order = (self._ring_pos + np.arange(k)) % w
+        leaving = np.concatenate((self._ring[order], raw[: n - k]))
+        sums: FloatArray = self._window_sum + np.cumsum(raw - leaving, axis=0)
+        self._window_sum = sums[-1].copy()
+        # the ring keeps the last ``w`` samples; the oldest is overwritten first
+        self._ring[order] = raw[n - k :]
+        self._ring_pos = int((self._ring_pos + k) % w)
+        return sums

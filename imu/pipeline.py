@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from imu.angle import estimate_leg_angle, resolve_shank_axis
+from imu.angle import estimate_leg_angle, resolve_shank_axis, static_theta
 from imu.form import LegLength, RepKinematics, estimate_leg_length, rep_flags
 from imu.recording import Recording, read_recording
 from imu.results import AngleTrace, RepResult, SessionResult, SetResult
@@ -72,6 +72,7 @@ def analyze_recording(recording: Recording, settings: Settings) -> SessionResult
         hip_line_segment_s=settings.hip_line_segment_s,
         max_bridge_s=settings.max_bridge_s,
     )
+    _, shank, _ = resolve_shank_axis(recording.acc_g, angle.shank_axis)
     candidates = detect_reps(
         angle.time_s,
         angle.theta_deg,
@@ -80,6 +81,9 @@ def analyze_recording(recording: Recording, settings: Settings) -> SessionResult
         min_rom_deg=settings.min_rom_deg,
         top_min_deg=settings.top_min_deg,
         smoothing_cutoff_hz=settings.smoothing_cutoff_hz,
+        static_theta_deg=static_theta(
+            recording.acc_g, shank, hip_line_offset_deg=angle.hip_line_offset_deg
+        ),
     )
     reps = group_sets(
         candidates,

@@ -38,6 +38,8 @@ __all__ = [
     "noise_floor_dps",
     "onset_time",
     "phase_bounds",
+    "rep_bottoms",
+    "rise_bottom",
     "trim_transitions",
 ]
 
@@ -253,12 +255,20 @@ def detect_reps(
     smoothing_cutoff_hz: float,
     max_rep_s: float = 30.0,
     max_side_s: float = 12.0,
+    static_theta_deg: FloatArray | None = None,
+    max_static_mismatch_deg: float = 20.0,
 ) -> pd.DataFrame:
     """Reps with their four lag-corrected boundaries (columns :data:`REP_COLUMNS`).
 
     A rep rises from a bottom to a peak reaching at least ``top_min_deg`` and comes back down;
     the larger of the rise and the fall is at least ``min_rom_deg``, the smaller at least half.
     The bottoms are looked for within ``max_side_s`` of the peak on each side.
+
+    ``static_theta_deg`` is θ from the accelerometer alone (:func:`imu.angle.static_theta`).
+    At a rep's top the leg stands still for an instant, so the centripetal term vanishes and the
+    accelerometer's along-shank reading gives θ by itself: a candidate whose top disagrees with it
+    by more than ``max_static_mismatch_deg`` is an orientation artefact (after a long data gap
+    while walking, say), not a rep.
     """
     n = time_s.shape[0]
     empty = pd.DataFrame(columns=REP_COLUMNS, dtype=np.float64).rename_axis("rep_id")
@@ -285,31 +295,12 @@ def detect_reps(
         p + int(np.argmin(theta_s[p : b + 1]))
         for p, b in zip(peaks, np.minimum(next_peak, peaks + side), strict=True)
     ]
-    depth_min = 0.5 * min_rom_deg
-    min_rest = max(2, round(0.3 * sampling_rate_hz))
     rows = []
     for k, p in enumerate(peaks):
-        lo = _near_bottom(
-            theta_s, v, int(p), left_valleys[k], floor, forward=False,
-            depth_min=depth_min, min_rest=min_rest,
+        lo, hi = rep_bottoms(
+            theta_s, v, int(p), left_valleys[k], right_valleys[k],
+            floor_dps=floor, min_rom_deg=min_rom_deg, sampling_rate_hz=sampling_rate_hz,
         )  # fmt: skip
-        hi = _near_bottom(
-            theta_s, v, int(p), right_valleys[k], floor, forward=True,
-            depth_min=depth_min, min_rest=min_rest,
-        )  # fmt: skip
-        # a rep's two sides are comparable: a stop far shallower than the other side is a
-        # pause on the way (a slow start of the lowering), so look further for the bottom
-        depth_l, depth_r = theta_s[p] - theta_s[lo], theta_s[p] - theta_s[hi]
-        if depth_r < _BALANCE * depth_l:
-            hi = _near_bottom(
-                theta_s, v, int(p), right_valleys[k], floor, forward=True,
-                depth_min=_BALANCE * depth_l, min_rest=min_rest,
-            )  # fmt: skip
-        elif depth_l < _BALANCE * depth_r:
-            lo = _near_bottom(
-                theta_s, v, int(p), left_valleys[k], floor, forward=False,
-                depth_min=_BALANCE * depth_r, min_rest=min_rest,
-            )  # fmt: skip
         rom_up = theta_s[p] - theta_s[lo]
         rom_down = theta_s[p] - theta_s[hi]
         if min(rom_up, rom_down) < 0.5 * min_rom_deg or max(rom_up, rom_down) < min_rom_deg:
@@ -332,6 +323,10 @@ def detect_reps(
         i0, i1 = np.searchsorted(time_s, [start, end])
         i1 = max(i1, i0 + 1)
         seg = theta_deg[i0:i1]
+        if static_theta_deg is not None and not _top_agrees(
+            time_s, theta_deg, static_theta_deg, top_start, top_end, max_static_mismatch_deg
+        ):
+            continue
         rows.append(
             {
                 "start_s": start,
@@ -402,6 +397,23 @@ def significant_peaks(x: FloatArray, *, delta: float) -> npt.NDArray[np.intp]:
                     peaks.append(hi_i)
                     mode, lo_i, lo_v = -1, i, v
     return np.asarray(peaks, dtype=np.intp)
+
+
+def _top_agrees(
+    time_s: FloatArray,
+    theta_deg: FloatArray,
+    static_theta_deg: FloatArray,
+    top_start: float,
+    top_end: float,
+    tolerance_deg: float,
+) -> bool:
+    """Do the fused and the accelerometer-only θ agree at the top (where the leg is still)?"""
+    j0, j1 = np.searchsorted(time_s, [top_start - 0.04, top_end + 0.04])
+    if j1 <= j0:
+        j0 = max(0, min(j0, time_s.shape[0] - 1))
+        j1 = j0 + 1
+    diff = float(np.median(theta_deg[j0:j1] - static_theta_deg[j0:j1]))
+    return abs(diff) <= tolerance_deg
 
 
 def _merge_interrupted(reps: pd.DataFrame, *, contiguous_s: float = 1.0) -> pd.DataFrame:
@@ -574,6 +586,69 @@ def near_bottom(
     return _near_bottom(
         theta_s, v, p, valley, floor_dps, forward=forward, depth_min=depth_min, min_rest=min_rest
     )
+
+
+def _bottom_search(min_rom_deg: float, sampling_rate_hz: float) -> tuple[float, int]:
+    """``depth_min`` and ``min_rest`` of :func:`_near_bottom` for a rep."""
+    return 0.5 * min_rom_deg, max(2, round(0.3 * sampling_rate_hz))
+
+
+def rise_bottom(
+    theta_s: FloatArray,
+    v: FloatArray,
+    p: int,
+    left_valley: int,
+    *,
+    floor_dps: float,
+    min_rom_deg: float,
+    sampling_rate_hz: float,
+) -> int:
+    """Index of the bottom a rep rose from to peak ``p``, before the sides are balanced (all the
+    live detector knows at the top)."""
+    depth_min, min_rest = _bottom_search(min_rom_deg, sampling_rate_hz)
+    return _near_bottom(
+        theta_s, v, p, left_valley, floor_dps, forward=False,
+        depth_min=depth_min, min_rest=min_rest,
+    )  # fmt: skip
+
+
+def rep_bottoms(
+    theta_s: FloatArray,
+    v: FloatArray,
+    p: int,
+    left_valley: int,
+    right_valley: int,
+    *,
+    floor_dps: float,
+    min_rom_deg: float,
+    sampling_rate_hz: float,
+) -> tuple[int, int]:
+    """Indices ``(lo, hi)`` of a rep's bottoms on each side of peak ``p`` (as in
+    :func:`detect_reps`): the first stops at least half the minimum ROM below the peak, the
+    shallower side searched further when it is far shallower than the other."""
+    depth_min, min_rest = _bottom_search(min_rom_deg, sampling_rate_hz)
+    lo = _near_bottom(
+        theta_s, v, p, left_valley, floor_dps, forward=False,
+        depth_min=depth_min, min_rest=min_rest,
+    )  # fmt: skip
+    hi = _near_bottom(
+        theta_s, v, p, right_valley, floor_dps, forward=True,
+        depth_min=depth_min, min_rest=min_rest,
+    )  # fmt: skip
+    # a rep's two sides are comparable: a stop far shallower than the other side is a
+    # pause on the way (a slow start of the lowering), so look further for the bottom
+    depth_l, depth_r = theta_s[p] - theta_s[lo], theta_s[p] - theta_s[hi]
+    if depth_r < _BALANCE * depth_l:
+        hi = _near_bottom(
+            theta_s, v, p, right_valley, floor_dps, forward=True,
+            depth_min=_BALANCE * depth_l, min_rest=min_rest,
+        )  # fmt: skip
+    elif depth_l < _BALANCE * depth_r:
+        lo = _near_bottom(
+            theta_s, v, p, left_valley, floor_dps, forward=False,
+            depth_min=_BALANCE * depth_r, min_rest=min_rest,
+        )  # fmt: skip
+    return lo, hi
 
 
 def phase_bounds(

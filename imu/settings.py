@@ -104,7 +104,7 @@ class Settings:
     #: fewer reps than this are not a set (getting on the bench is not a set)
     min_set_reps: int = 3
     #: a rep must move the leg at least this far (bottom to top), °
-    min_rom_deg: float = 12.0
+    min_rom_deg: float = 8.0
     #: a rep's peak must reach at least this θ to count at all (lower = walking, fidgeting), °
     top_min_deg: float = -35.0
     #: reps peaking more than this below the hip line (or the set's typical peak) are ``partial``, °
@@ -132,7 +132,7 @@ class Settings:
     #: the leg counts as moving above this angular rate about the hip, °/s
     moving_rate_dps: float = 8.0
     #: longest gap in the data integrated across before the angle is re-anchored, s
-    max_bridge_s: float = 0.25
+    max_bridge_s: float = 0.1
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
