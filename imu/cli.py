@@ -38,10 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
+    arguments = list(argv) if argv is not None else sys.argv[1:]
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
+        args = parser.parse_args(arguments)
     except SystemExit as exc:  # --help, --version, usage errors
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    args.argv = arguments  # recorded in each output folder's run.json
     module = importlib.import_module(f"imu.commands.{args.command}")
     try:
         return int(module.run(args))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from imu.angle import estimate_leg_angle, resolve_shank_axis, static_theta
+from imu.errors import RecordingError
 from imu.form import LegLength, RepKinematics, estimate_leg_length, rep_flags
 from imu.recording import Recording, read_recording
 from imu.results import AngleTrace, RepResult, SessionResult, SetResult
@@ -61,6 +62,10 @@ def _leg_length(
 
 def analyze_recording(recording: Recording, settings: Settings) -> SessionResult:
     """The pipeline on an in-memory recording."""
+    if len(recording) < 2:
+        raise RecordingError(
+            recording.path, f"only {len(recording)} sample(s); at least two are needed"
+        )
     fs = recording.sample_rate_hz
     angle = estimate_leg_angle(
         recording.time_s,

@@ -94,18 +94,22 @@ class Recording:
 
     @property
     def sample_rate_hz(self) -> float:
-        """Nominal rate: the ``sample_rate_hz`` metadata if present, else 1 / median interval."""
+        """Nominal rate: the ``sample_rate_hz`` metadata if present and within 25 % of the
+        timestamps' own rate (1 / median interval), else the timestamps' rate."""
+        measured = math.nan if len(self) < 2 else float(1.0 / np.median(np.diff(self.time_s)))
         declared = self.metadata.get("sample_rate_hz")
         if declared is not None:
             try:
                 value = float(declared)
             except ValueError:
                 value = math.nan
-            if math.isfinite(value) and value > 0:
+            if (
+                math.isfinite(value)
+                and value > 0
+                and (not math.isfinite(measured) or abs(value - measured) <= 0.25 * measured)
+            ):
                 return value
-        if len(self) < 2:
-            return math.nan
-        return float(1.0 / np.median(np.diff(self.time_s)))
+        return measured
 
     def gaps(self, *, min_missing: int = 1) -> list[Gap]:
         """Gaps of at least ``min_missing`` lost samples (see :func:`find_gaps`)."""
@@ -327,6 +331,13 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
                 f"time_s {verb} ({time_s[i - 1]:g} s then {time_s[i]:g} s); "
                 "it must strictly increase",
                 line=text.data_rows()[0][i],
+            )
+        step = float(np.median(dt))
+        if step >= 1.0 and time_s.shape[0] >= 10:
+            raise RecordingError(
+                p,
+                f"time_s advances by a median {step:g} per sample; an IMU samples far faster "
+                "than 1 Hz, so this looks like milliseconds — time_s must be in seconds",
             )
     acc = values[:, 1:4] / acc_divisor
     gyro = values[:, 4:7] * gyro_scale

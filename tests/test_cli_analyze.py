@@ -237,10 +237,6 @@ def test_run_json_records_how_the_folder_was_made(analysed: Path, exercising_leg
     assert isinstance(run["arguments"], list)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="imu/commands/analyze.py records sys.argv[1:], not the argv given to main()",
-)
 def test_run_json_arguments_are_the_ones_given_to_main(tiny_csv: Path, tmp_path: Path) -> None:
     argv = ["analyze", str(tiny_csv), "--out", str(tmp_path / "o"), "--no-plots", "--quiet"]
     assert main(argv) == 0
@@ -373,3 +369,24 @@ def test_python_api_matches_the_written_summary(
     assert list(frame.index.names) == ["set", "rep"]
     assert frame.index.tolist() == [(s, r) for s in (1, 2, 3) for r in range(1, 11)]
     assert json.loads(json.dumps(result.to_dict())) == summary
+
+
+def test_hip_line_segment_accepts_negative_and_colon_forms(tiny_csv: Path, tmp_path: Path) -> None:
+    for text in ("-1:0.3", "0.1-0.3", "0.1..0.3"):
+        out = tmp_path / text.replace(":", "_").replace(".", "_")
+        argv = ["analyze", str(tiny_csv), "--out", str(out), "--no-plots", "--quiet",
+                f"--hip-line-segment={text}"]  # fmt: skip
+        assert main(argv) == 0, text
+        assert load_json(out / "run.json")["settings"]["hip_line_segment_s"] is not None
+
+
+def test_one_sample_recording_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "one.csv"
+    bad.write_text(
+        "time_s,acc_x_g,acc_y_g,acc_z_g,gyro_x_dps,gyro_y_dps,gyro_z_dps\n0,0,0,1,0,0,0\n"
+    )
+    assert main(["analyze", str(bad), "--out", str(tmp_path / "o"), "--no-plots"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "one.csv" in err[0] and "at least two" in err[0]

@@ -580,3 +580,23 @@ def test_cli_reports_bad_row_with_line_number(
         r"in column 'time_s'\n",
         err,
     ), err
+
+
+def test_milliseconds_in_time_s_is_rejected(tmp_path: Path) -> None:
+    rows = "\n".join(f"{10 * i},0,0,1,0,0,0" for i in range(50))
+    bad = tmp_path / "ms.csv"
+    bad.write_text("time_s,acc_x_g,acc_y_g,acc_z_g,gyro_x_dps,gyro_y_dps,gyro_z_dps\n" + rows)
+    with pytest.raises(RecordingError, match="milliseconds"):
+        read_recording(bad)
+
+
+def test_declared_rate_that_contradicts_the_timestamps_is_not_used(tmp_path: Path) -> None:
+    rows = "\n".join(f"{i / 100:.2f},0,0,1,0,0,0" for i in range(50))
+    path = tmp_path / "rate.csv"
+    path.write_text(
+        "# sample_rate_hz: 25\ntime_s,acc_x_g,acc_y_g,acc_z_g,gyro_x_dps,gyro_y_dps,gyro_z_dps\n"
+        + rows
+    )
+    rec = read_recording(path)
+    assert rec.sample_rate_hz == pytest.approx(100.0)
+    assert rec.gaps() == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +49,15 @@ def settings_from_args(args: argparse.Namespace) -> Any:
 
     segment = None
     if args.hip_line_segment:
-        try:
-            a, b = (float(x) for x in args.hip_line_segment.split("-", 1))
-        except ValueError:
+        match = re.fullmatch(
+            r"\s*(-?\d+(?:\.\d*)?)\s*(?:-|:|,|\.\.)\s*(-?\d+(?:\.\d*)?)\s*", args.hip_line_segment
+        )
+        if match is None:
             raise ConfigError(
-                f"--hip-line-segment {args.hip_line_segment!r}: expected START-END seconds"
-            ) from None
-        segment = (a, b)
+                f"--hip-line-segment {args.hip_line_segment!r}: expected START-END seconds, "
+                "e.g. 3-6 or 3.5:6"
+            )
+        segment = (float(match.group(1)), float(match.group(2)))
     overrides = {
         "target_tempo": args.tempo,
         "hip_line_offset_deg": args.hip_offset_deg,
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         result,
         args.out,
         source_path=str(path),
-        argv=sys.argv[1:] if args is not None else None,
+        argv=getattr(args, "argv", None),
         plots=not args.no_plots,
         plot_format=args.format,
     )
