@@ -35,7 +35,9 @@ from imu.errors import ImuError
 __all__ = [
     "AngleEstimator",
     "LegAngle",
+    "ankle_position",
     "estimate_leg_angle",
+    "refine_shank",
     "resolve_shank_axis",
     "static_theta",
 ]
@@ -81,6 +83,13 @@ class LegAngle:
     gyro_bias_dps: FloatArray  #: median gyro bias estimate, °/s
     hip_line_offset_deg: float  #: subtracted from the sagittal angle, °
     notes: tuple[str, ...] = ()
+    shank: FloatArray = field(default_factory=lambda: np.array([1.0, 0.0, 0.0]))  #: unit vector
+    #: ankle-to-hip distance measured from the centripetal acceleration, m (None: not measured)
+    ankle_radius_m: float | None = None
+    #: gravity direction (n, 3) and bias-corrected rate (n, 3) in sensor axes, kept so that the
+    #: shank direction can be refined without running the orientation filter again
+    up: FloatArray = field(default_factory=lambda: np.zeros((0, 3)), repr=False)
+    gyro_c_dps: FloatArray = field(default_factory=lambda: np.zeros((0, 3)), repr=False)
 
 
 def resolve_shank_axis(acc_g: FloatArray, shank_axis: str) -> tuple[str, FloatArray, str | None]:
@@ -210,6 +219,7 @@ class _VqfRunner:
     max_bridge_s: float
     _vqf: object | None = None
     _last_t: float | None = None
+    _last_gyro: FloatArray | None = None
     _bias_rads: FloatArray = field(default_factory=lambda: np.zeros(3))
 
     def _ensure(self, acc_g: FloatArray) -> None:
@@ -240,9 +250,10 @@ class _VqfRunner:
     ) -> tuple[FloatArray, FloatArray]:
         """Feed samples; return up-vectors (n, 3) and gyro bias (n, 3) in °/s.
 
-        Short gaps (jitter, a few dropped samples) are bridged by integrating the gyro over the
-        real interval. After a gap longer than ``max_bridge_s`` the rotation in between is
-        unknown, so the tilt is taken afresh from the accelerometer; the bias estimate is kept.
+        Gaps up to ``max_bridge_s`` (jitter, dropped packets) are bridged by integrating the mean
+        of the rates either side over the real interval; the accelerometer then corrects what
+        that misses. After a longer gap the tilt is taken afresh from the accelerometer (the
+        bias estimate is kept).
         """
         self._ensure(acc_g)
         engine: Any = self._vqf
@@ -253,10 +264,18 @@ class _VqfRunner:
             dt[0] = period if self._last_t is None else time_s[0] - self._last_t
             dt[1:] = np.diff(time_s)
             self._last_t = float(time_s[-1])
-        scale = np.clip(dt / period, 0.0, max(1.0, self.max_bridge_s / period))
+        # bridge short gaps: integrate the mean of the rates either side over the real interval
+        prev = np.empty_like(gyro_dps)
+        if n:
+            prev[0] = gyro_dps[0] if self._last_gyro is None else self._last_gyro
+            prev[1:] = gyro_dps[:-1]
+            self._last_gyro = np.array(gyro_dps[-1], dtype=np.float64)
+        gap = dt > 1.5 * period
+        rate = np.where(gap[:, None], 0.5 * (prev + gyro_dps), gyro_dps)
+        scale = dt / period
         breaks = np.flatnonzero(dt > max(self.max_bridge_s, 1.5 * period))
         scale[breaks] = 0.0  # the tilt restarts from this sample's accelerometer reading
-        gyr = np.ascontiguousarray(np.radians(gyro_dps) * scale[:, None])
+        gyr = np.ascontiguousarray(np.radians(rate) * scale[:, None])
         acc = np.ascontiguousarray(acc_g * GRAVITY_MPS2)
         bounds = [0, *breaks.tolist(), n]
         quats, biases = [], []
@@ -285,7 +304,7 @@ def estimate_leg_angle(
     shank_axis: str = "auto",
     hip_line_offset_deg: float = 0.0,
     hip_line_segment_s: tuple[float, float] | None = None,
-    max_bridge_s: float = 0.1,
+    max_bridge_s: float = 1.0,
 ) -> LegAngle:
     """Leg angle θ (°, above the hip line) and its rate (°/s) for a whole recording.
 
@@ -303,7 +322,35 @@ def estimate_leg_angle(
         notes.append(note)
     runner = _VqfRunner(sampling_rate_hz, max_bridge_s)
     up, bias = runner.update(time_s, acc_g, gyro_dps)
-    gyro_c = gyro_dps - bias
+    return _sagittal(
+        time_s,
+        up,
+        gyro_dps - bias,
+        shank,
+        axis_name,
+        sampling_rate_hz=sampling_rate_hz,
+        hip_line_offset_deg=hip_line_offset_deg,
+        hip_line_segment_s=hip_line_segment_s,
+        gyro_bias_dps=np.median(bias, axis=0),
+        notes=notes,
+    )
+
+
+def _sagittal(
+    time_s: FloatArray,
+    up: FloatArray,
+    gyro_c: FloatArray,
+    shank: FloatArray,
+    axis_name: str,
+    *,
+    sampling_rate_hz: float,
+    hip_line_offset_deg: float,
+    hip_line_segment_s: tuple[float, float] | None,
+    gyro_bias_dps: FloatArray,
+    notes: list[str],
+    ankle_radius_m: float | None = None,
+) -> LegAngle:
+    """θ and dθ/dt for one shank direction, from the gravity direction and the corrected rate."""
     h = hip_axis(up, shank, window=round(_AXIS_WINDOW_S * sampling_rate_hz))
     w = np.cross(h, shank)
     theta = np.arctan2(np.einsum("ij,j->i", up, shank), np.einsum("ij,ij->i", up, w))
@@ -329,9 +376,100 @@ def estimate_leg_angle(
         rate_dps=rate,
         shank_axis=axis_name,
         hip_axis=np.asarray(np.median(h, axis=0), dtype=np.float64),
-        gyro_bias_dps=np.median(bias, axis=0),
+        gyro_bias_dps=gyro_bias_dps,
         hip_line_offset_deg=offset,
         notes=tuple(notes),
+        shank=shank,
+        ankle_radius_m=ankle_radius_m,
+        up=up,
+        gyro_c_dps=gyro_c,
+    )
+
+
+def ankle_position(
+    time_s: FloatArray,
+    acc_g: FloatArray,
+    up: FloatArray,
+    gyro_c_dps: FloatArray,
+    hip_axis_s: FloatArray,
+    mask: npt.NDArray[np.bool_],
+    *,
+    min_rate_dps: float = 30.0,
+    min_samples: int = 50,
+) -> FloatArray | None:
+    """The sensor's position relative to the hip, in sensor axes (m), from rotation about it.
+
+    A point at ``p`` on a segment turning about the hip axis ``h`` accelerates by
+    ``−ω²·p + α·(h × p)``; that is the accelerometer reading minus gravity (``acc − up``, in g).
+    A least-squares fit over the samples in ``mask`` that turn faster than ``min_rate_dps`` gives
+    ``p``: its direction is the shank's (whatever the strap's misalignment) and its length the
+    hip-to-ankle distance. ``None`` when too few samples move fast enough.
+    """
+    omega = np.radians(np.einsum("ij,ij->i", gyro_c_dps, hip_axis_s))
+    alpha = np.gradient(omega, time_s)
+    sel = mask & (np.abs(omega) > math.radians(min_rate_dps))
+    if int(sel.sum()) < min_samples:
+        return None
+    w2 = omega[sel] ** 2 / GRAVITY_MPS2
+    al = alpha[sel] / GRAVITY_MPS2
+    h = hip_axis_s[sel]
+    a = acc_g[sel] - up[sel]
+    # M = −w2·I + al·[h]×, so Mᵀ M = w2²·I − 2·w2·al·sym([h]×) + al²·[h]×ᵀ[h]× and [h]× is
+    # antisymmetric: Mᵀ M = w2²·I + al²·(I − h hᵀ); Mᵀ a = −w2·a − al·(h × a)
+    mtm = np.sum(w2**2) * np.eye(3) + np.sum(al**2) * np.eye(3)
+    mtm -= np.einsum("n,ni,nj->ij", al**2, h, h)
+    mta = -np.einsum("n,ni->i", w2, a) - np.einsum("n,ni->i", al, np.cross(h, a))
+    try:
+        return np.asarray(np.linalg.solve(mtm, mta), dtype=np.float64)
+    except np.linalg.LinAlgError:
+        return None
+
+
+def refine_shank(
+    angle: LegAngle,
+    acc_g: FloatArray,
+    mask: npt.NDArray[np.bool_],
+    *,
+    sampling_rate_hz: float,
+    hip_line_segment_s: tuple[float, float] | None = None,
+    max_misalignment_deg: float = 15.0,
+) -> LegAngle | None:
+    """The same leg angle with the shank direction measured from the reps in ``mask``.
+
+    The documented axis is only within a few degrees of the shank; at the tops of reps a few
+    degrees matter. :func:`ankle_position` measures the true direction; it is used when it lies
+    within ``max_misalignment_deg`` of the documented axis and the distance is a plausible leg
+    (0.45–1.3 m). ``None`` when the data cannot tell.
+    """
+    h = hip_axis(angle.up, angle.shank, window=round(_AXIS_WINDOW_S * sampling_rate_hz))
+    p = ankle_position(angle.time_s, acc_g, angle.up, angle.gyro_c_dps, h, mask)
+    if p is None:
+        return None
+    radius = float(np.linalg.norm(p))
+    if not 0.45 <= radius <= 1.3:
+        return None
+    u = p / radius
+    off = math.degrees(math.acos(min(1.0, float(u @ angle.shank))))
+    if off > max_misalignment_deg:
+        return None
+    base_offset = 0.0 if hip_line_segment_s is not None else angle.hip_line_offset_deg
+    notes = [
+        *angle.notes,
+        f"shank direction measured from the reps: {off:.1f}° off the sensor's "
+        f"{angle.shank_axis} axis; ankle {radius:.2f} m from the hip",
+    ]
+    return _sagittal(
+        angle.time_s,
+        angle.up,
+        angle.gyro_c_dps,
+        u,
+        angle.shank_axis,
+        sampling_rate_hz=sampling_rate_hz,
+        hip_line_offset_deg=base_offset,
+        hip_line_segment_s=hip_line_segment_s,
+        gyro_bias_dps=angle.gyro_bias_dps,
+        notes=[n for n in notes if not n.startswith("hip line set from")],
+        ankle_radius_m=radius,
     )
 
 
@@ -352,7 +490,7 @@ class AngleEstimator:
         sampling_rate_hz: float,
         shank_axis: str = "+x",
         hip_line_offset_deg: float = 0.0,
-        max_bridge_s: float = 0.1,
+        max_bridge_s: float = 1.0,
     ) -> None:
         if shank_axis == "auto":
             shank_axis = "+x"

@@ -12,11 +12,12 @@ import os
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from imu.angle import estimate_leg_angle, resolve_shank_axis, static_theta
+from imu.angle import LegAngle, estimate_leg_angle, refine_shank, static_theta
 from imu.errors import RecordingError
-from imu.form import LegLength, RepKinematics, estimate_leg_length, rep_flags
+from imu.form import DEFAULT_LEG_LENGTH_M, LegLength, RepKinematics, rep_flags
 from imu.recording import Recording, read_recording
 from imu.results import AngleTrace, RepResult, SessionResult, SetResult
 from imu.segmentation import detect_reps, group_sets
@@ -44,20 +45,58 @@ def analyze(
     return analyze_recording(recording, settings)
 
 
-def _leg_length(
-    recording: Recording,
-    settings: Settings,
-    theta: np.ndarray,
-    rate: np.ndarray,
-    shank_axis: str,
-    offset: float,
-) -> LegLength:
+def _leg_length(settings: Settings, angle: LegAngle) -> LegLength:
     if settings.leg_length_m is not None:
+        length = settings.leg_length_m
+        return LegLength(length, "option", f"leg length {length} m (given)")
+    if angle.ankle_radius_m is not None:
+        r = angle.ankle_radius_m
         return LegLength(
-            settings.leg_length_m, "option", f"leg length {settings.leg_length_m} m (given)"
+            r,
+            "estimated",
+            f"leg length {r:.2f} m measured from the centripetal acceleration of the reps; "
+            "set --leg-length-m for exact foot heights",
         )
-    _, shank, _ = resolve_shank_axis(recording.acc_g, shank_axis)
-    return estimate_leg_length(theta, rate, recording.acc_g @ shank, hip_line_offset_deg=offset)
+    return LegLength(
+        DEFAULT_LEG_LENGTH_M,
+        "default",
+        f"leg length not measurable from this recording; assumed {DEFAULT_LEG_LENGTH_M} m "
+        "(set --leg-length-m for exact foot heights)",
+    )
+
+
+def _segment(
+    recording: Recording, angle: LegAngle, settings: Settings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rep candidates, and the reps kept in sets (with ``set_id``)."""
+    candidates = detect_reps(
+        angle.time_s,
+        angle.theta_deg,
+        angle.rate_dps,
+        sampling_rate_hz=recording.sample_rate_hz,
+        min_rom_deg=settings.min_rom_deg,
+        top_min_deg=settings.top_min_deg,
+        smoothing_cutoff_hz=settings.smoothing_cutoff_hz,
+        static_theta_deg=static_theta(
+            recording.acc_g, angle.shank, hip_line_offset_deg=angle.hip_line_offset_deg
+        ),
+    )
+    reps = group_sets(
+        candidates,
+        rest_threshold_s=settings.rest_threshold_s,
+        min_set_reps=settings.min_set_reps,
+    )
+    return candidates, reps
+
+
+def _interval_mask(time_s: np.ndarray, reps: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """True inside any rep's ``[start_s, end_s)``."""
+    edges = np.zeros(time_s.shape[0] + 1, dtype=np.int64)
+    i0 = np.searchsorted(time_s, reps["start_s"].to_numpy())
+    i1 = np.searchsorted(time_s, reps["end_s"].to_numpy())
+    np.add.at(edges, i0, 1)
+    np.add.at(edges, i1, -1)
+    return np.cumsum(edges[:-1]) > 0
 
 
 def analyze_recording(recording: Recording, settings: Settings) -> SessionResult:
@@ -77,32 +116,21 @@ def analyze_recording(recording: Recording, settings: Settings) -> SessionResult
         hip_line_segment_s=settings.hip_line_segment_s,
         max_bridge_s=settings.max_bridge_s,
     )
-    _, shank, _ = resolve_shank_axis(recording.acc_g, angle.shank_axis)
-    candidates = detect_reps(
-        angle.time_s,
-        angle.theta_deg,
-        angle.rate_dps,
-        sampling_rate_hz=fs,
-        min_rom_deg=settings.min_rom_deg,
-        top_min_deg=settings.top_min_deg,
-        smoothing_cutoff_hz=settings.smoothing_cutoff_hz,
-        static_theta_deg=static_theta(
-            recording.acc_g, shank, hip_line_offset_deg=angle.hip_line_offset_deg
-        ),
-    )
-    reps = group_sets(
-        candidates,
-        rest_threshold_s=settings.rest_threshold_s,
-        min_set_reps=settings.min_set_reps,
-    )
-    leg = _leg_length(
-        recording,
-        settings,
-        angle.theta_deg,
-        angle.rate_dps,
-        angle.shank_axis,
-        angle.hip_line_offset_deg,
-    )
+    candidates, reps = _segment(recording, angle, settings)
+    if not reps.empty:
+        # the strap is only roughly aligned: measure the shank's direction on the reps found,
+        # then find them again with it (the reps rarely change; their angles do)
+        refined = refine_shank(
+            angle,
+            recording.acc_g,
+            _interval_mask(angle.time_s, reps),
+            sampling_rate_hz=fs,
+            hip_line_segment_s=settings.hip_line_segment_s,
+        )
+        if refined is not None:
+            angle = refined
+            candidates, reps = _segment(recording, angle, settings)
+    leg = _leg_length(settings, angle)
     sets = tuple(
         _build_set(
             k,

@@ -132,7 +132,7 @@ class Settings:
     #: the leg counts as moving above this angular rate about the hip, °/s
     moving_rate_dps: float = 8.0
     #: longest gap in the data integrated across before the angle is re-anchored, s
-    max_bridge_s: float = 0.1
+    max_bridge_s: float = 1.0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
