@@ -145,7 +145,8 @@ def onset_time(
     """
     vmax = float(v[i_peak])
     sign = 1.0 if forward else -1.0
-    zero_t = _crossing(time_s, v, i_peak, 0.0, forward=forward, limit=limit)
+    # never beyond where the rate has clearly turned the other way
+    zero_t = _crossing(time_s, v, i_peak, -floor_dps, forward=forward, limit=limit)
     bound = float(time_s[limit]) if zero_t is None else zero_t
     base = max(floor_dps, _LEVEL_FRAC * vmax)
     if vmax <= 1.5 * base:
@@ -189,6 +190,15 @@ class _Phase:
     end: float
 
 
+def _rest_level(v: FloatArray, floor_dps: float) -> float:
+    """The rate's level in a stop: its median if that is within the noise floor; otherwise the
+    leg was not resting there (a bounce, a turnaround) and the level is zero."""
+    if v.shape[0] == 0:
+        return 0.0
+    level = float(np.median(v))
+    return level if abs(level) <= floor_dps else 0.0
+
+
 def _phase_bounds(
     time_s: FloatArray,
     theta: FloatArray,
@@ -199,11 +209,15 @@ def _phase_bounds(
     rom: float,
     floor_dps: float,
     rising: bool,
+    rest_start_dps: float = 0.0,
+    rest_end_dps: float = 0.0,
 ) -> tuple[_Phase, float] | None:
     """Start and end of the rising (or falling) phase within samples ``[lo, hi]``.
 
     Handles phases made of several bursts (a pause halfway up): bursts are added while more than
-    ``_RESIDUAL_FRAC`` of the ROM remains outside the found interval.
+    ``_RESIDUAL_FRAC`` of the ROM remains outside the found interval. ``rest_start_dps`` and
+    ``rest_end_dps`` are the rate's level in the stops before and after the phase (a residual
+    gyro bias, sway): the boundaries are where the rate leaves and returns to those levels.
     """
     if hi - lo < 2:
         return None
@@ -213,8 +227,10 @@ def _phase_bounds(
     vmax = float(sv[i_max])
     if vmax <= floor_dps:
         return None
-    t_start = onset_time(time_s, sv, i_max, forward=False, limit=lo, floor_dps=floor_dps)
-    t_end = onset_time(time_s, sv, i_max, forward=True, limit=hi, floor_dps=floor_dps)
+    sv_start = sv - s * rest_start_dps
+    sv_end = sv - s * rest_end_dps
+    t_start = onset_time(time_s, sv_start, i_max, forward=False, limit=lo, floor_dps=floor_dps)
+    t_end = onset_time(time_s, sv_end, i_max, forward=True, limit=hi, floor_dps=floor_dps)
     th_lo, th_hi = theta[lo], theta[hi]
     for _ in range(_MAX_BURSTS):
         i_s = int(np.searchsorted(time_s, t_start))
@@ -224,7 +240,7 @@ def _phase_bounds(
         j = lo + int(np.argmax(sv[lo:i_s]))
         if sv[j] <= floor_dps:
             break
-        t_start = onset_time(time_s, sv, j, forward=False, limit=lo, floor_dps=floor_dps)
+        t_start = onset_time(time_s, sv_start, j, forward=False, limit=lo, floor_dps=floor_dps)
     for _ in range(_MAX_BURSTS):
         i_e = int(np.searchsorted(time_s, t_end))
         remaining = s * (th_hi - theta[max(min(i_e, hi), lo)])
@@ -233,7 +249,7 @@ def _phase_bounds(
         j = i_e + int(np.argmax(sv[i_e : hi + 1]))
         if sv[j] <= floor_dps:
             break
-        t_end = onset_time(time_s, sv, j, forward=True, limit=hi, floor_dps=floor_dps)
+        t_end = onset_time(time_s, sv_end, j, forward=True, limit=hi, floor_dps=floor_dps)
     return _Phase(t_start, t_end), vmax
 
 
@@ -295,6 +311,7 @@ def detect_reps(
         p + int(np.argmin(theta_s[p : b + 1]))
         for p, b in zip(peaks, np.minimum(next_peak, peaks + side), strict=True)
     ]
+    rest_n = max(2, round(0.2 * sampling_rate_hz))  # samples that measure the rate at rest
     rows = []
     for k, p in enumerate(peaks):
         lo, hi = rep_bottoms(
@@ -309,8 +326,17 @@ def detect_reps(
         # work on the rep's own samples only (the whole-recording arrays are long)
         ts, ths, vs = time_s[lo : hi + 1], theta_s[lo : hi + 1], v[lo : hi + 1]
         pk = int(p) - lo
-        up = _phase_bounds(ts, ths, vs, 0, pk, rom=rom_up, floor_dps=floor, rising=True)
-        down = _phase_bounds(ts, ths, vs, pk, hi - lo, rom=rom_down, floor_dps=floor, rising=False)
+        before = _rest_level(v[max(0, lo - rest_n) : lo + 1], floor)
+        top = _rest_level(v[max(0, p - rest_n // 2) : p + rest_n // 2 + 1], floor)
+        after = _rest_level(v[hi : hi + rest_n + 1], floor)
+        up = _phase_bounds(
+            ts, ths, vs, 0, pk, rom=rom_up, floor_dps=floor, rising=True,
+            rest_start_dps=before, rest_end_dps=top,
+        )  # fmt: skip
+        down = _phase_bounds(
+            ts, ths, vs, pk, hi - lo, rom=rom_down, floor_dps=floor, rising=False,
+            rest_start_dps=top, rest_end_dps=after,
+        )  # fmt: skip
         if up is None or down is None:
             continue
         (rise, vmax_up), (fall, vmax_down) = up, down
@@ -497,7 +523,7 @@ def _near_bottom(
     stopped = own <= floor
     edges = np.flatnonzero(np.diff(np.concatenate(([0], stopped.view(np.int8), [0]))))
     starts, ends = edges[::2], edges[1::2]
-    margin = max(2, min_rest // 2)
+    margin = max(2, (5 * min_rest) // 3)  # ~0.5 s into the stop, within it
     last = len(idx) - 1  # the valley: the lowest point before the neighbouring peak
     for a, b in zip(starts, ends, strict=True):
         if a == 0 or not deep[a]:
@@ -676,3 +702,17 @@ def phase_bounds(
 def trim_transitions(members: pd.DataFrame, *, edge_tolerance_deg: float = 15.0) -> pd.DataFrame:
     """The reps of one set without the transitions at its edges (as in :func:`group_sets`)."""
     return _trim_transitions(members, edge_tolerance_deg=edge_tolerance_deg)
+
+
+def top_agrees(
+    time_s: FloatArray,
+    theta_deg: FloatArray,
+    static_theta_deg: FloatArray,
+    top_start_s: float,
+    top_end_s: float,
+    *,
+    tolerance_deg: float = 20.0,
+) -> bool:
+    """Do the fused and the accelerometer-only θ agree at a rep's top (as in
+    :func:`detect_reps`)? A rep whose top disagrees is an orientation artefact."""
+    return _top_agrees(time_s, theta_deg, static_theta_deg, top_start_s, top_end_s, tolerance_deg)
