@@ -67,6 +67,8 @@ _VQF_PARAMS = {
 }
 #: |mean(u × up)| below this (the leg within ~15° of vertical on average) does not fix the axis
 _AXIS_MIN_STRENGTH = 0.25
+#: samples fed to the orientation filter at a time by the batch function
+_CHUNK = 65536
 #: the hip axis is averaged over this long, s
 _AXIS_WINDOW_S = 10.0
 
@@ -146,21 +148,31 @@ def hip_axis(up: FloatArray, shank: FloatArray, *, window: int) -> FloatArray:
     The horizontal direction perpendicular to the shank is ``u × up``; its moving average over
     ``window`` samples is the hip axis (sign: the leg behind the hip, where most time is spent).
     Averaging keeps the axis fixed through a brief swing past vertical, where ``u × up`` flips.
-    The average is taken on blocks of ``window // 100`` samples, which is plenty for an axis
-    that only moves when the strap does.
     """
+    axes, block = _hip_axis_blocks(up, shank, window=window)
+    return np.repeat(axes, block, axis=0)[: up.shape[0]]
+
+
+def _hip_axis_blocks(up: FloatArray, shank: FloatArray, *, window: int) -> tuple[FloatArray, int]:
+    """:func:`hip_axis` on blocks of ``window // 100`` samples (plenty for an axis that only
+    moves when the strap does): one axis per block, and the block length."""
     n = up.shape[0]
-    raw = np.cross(shank, up)
-    total = raw.sum(axis=0)
+    block = max(1, window // 100)
+    n_blocks = -(-n // block)
+    sums = np.zeros((n_blocks, 3))
+    for i0 in range(0, n, _CHUNK - _CHUNK % block):  # u × up per chunk: no (n, 3) temporary
+        i1 = min(n, i0 + _CHUNK - _CHUNK % block)
+        raw = np.cross(shank, up[i0:i1])
+        b0 = i0 // block
+        full = (i1 - i0) // block
+        sums[b0 : b0 + full] = raw[: full * block].reshape(full, block, 3).sum(axis=1)
+        if full * block < i1 - i0:
+            sums[b0 + full] = raw[full * block :].sum(axis=0)
+    total = sums.sum(axis=0)
     if np.linalg.norm(total) < 1e-9:
         helper = np.array([0.0, 0.0, 1.0]) if abs(shank[2]) < 0.9 else np.array([0.0, 1.0, 0.0])
         total = np.cross(shank, helper)
     fallback = total / np.linalg.norm(total)
-    block = max(1, window // 100)
-    n_blocks = -(-n // block)
-    padded = np.zeros((n_blocks * block, 3))
-    padded[:n] = raw
-    sums = padded.reshape(n_blocks, block, 3).sum(axis=1)
     span = max(1, min(window // block, n_blocks))
     ones = np.ones((n_blocks, 1))
     counts = _centred_sum(ones, span) * block if span > 1 else ones * block
@@ -176,7 +188,7 @@ def hip_axis(up: FloatArray, shank: FloatArray, *, window: int) -> FloatArray:
         axes = mean[nearest] / strength[nearest, None]
     else:
         axes[:] = fallback
-    return np.repeat(axes, block, axis=0)[:n]
+    return axes, block
 
 
 def _nearest_true(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
@@ -321,17 +333,25 @@ def estimate_leg_angle(
     if note:
         notes.append(note)
     runner = _VqfRunner(sampling_rate_hz, max_bridge_s)
-    up, bias = runner.update(time_s, acc_g, gyro_dps)
+    # in chunks, so that the filter's own copies of the data stay small on long recordings
+    up = np.empty((n, 3))
+    gyro_c = np.empty((n, 3))
+    bias_sum = np.zeros(3)
+    for i0 in range(0, n, _CHUNK):
+        i1 = min(n, i0 + _CHUNK)
+        up[i0:i1], bias = runner.update(time_s[i0:i1], acc_g[i0:i1], gyro_dps[i0:i1])
+        np.subtract(gyro_dps[i0:i1], bias, out=gyro_c[i0:i1])
+        bias_sum += bias.sum(axis=0)
     return _sagittal(
         time_s,
         up,
-        gyro_dps - bias,
+        gyro_c,
         shank,
         axis_name,
         sampling_rate_hz=sampling_rate_hz,
         hip_line_offset_deg=hip_line_offset_deg,
         hip_line_segment_s=hip_line_segment_s,
-        gyro_bias_dps=np.median(bias, axis=0),
+        gyro_bias_dps=bias_sum / n,
         notes=notes,
     )
 
@@ -351,11 +371,19 @@ def _sagittal(
     ankle_radius_m: float | None = None,
 ) -> LegAngle:
     """θ and dθ/dt for one shank direction, from the gravity direction and the corrected rate."""
-    h = hip_axis(up, shank, window=round(_AXIS_WINDOW_S * sampling_rate_hz))
-    w = np.cross(h, shank)
-    theta = np.arctan2(np.einsum("ij,j->i", up, shank), np.einsum("ij,ij->i", up, w))
-    # with w = h × u, dθ/dt = ω·h exactly for a rotation about h
-    rate = np.einsum("ij,ij->i", gyro_c, h)
+    n = time_s.shape[0]
+    axes, block = _hip_axis_blocks(up, shank, window=round(_AXIS_WINDOW_S * sampling_rate_hz))
+    theta = np.empty(n)
+    rate = np.empty(n)
+    step = _CHUNK - _CHUNK % block
+    for i0 in range(0, n, step):  # chunk by chunk: no (n, 3) temporaries
+        i1 = min(n, i0 + step)
+        h = np.repeat(axes[i0 // block : -(-i1 // block)], block, axis=0)[: i1 - i0]
+        w = np.cross(h, shank)
+        u_up = up[i0:i1]
+        theta[i0:i1] = np.arctan2(u_up @ shank, np.einsum("ij,ij->i", u_up, w))
+        # with w = h × u, dθ/dt = ω·h exactly for a rotation about h
+        rate[i0:i1] = np.einsum("ij,ij->i", gyro_c[i0:i1], h)
     theta_deg = np.degrees(theta)
     offset = hip_line_offset_deg
     if hip_line_segment_s is not None:
@@ -375,7 +403,7 @@ def _sagittal(
         theta_deg=theta_deg,
         rate_dps=rate,
         shank_axis=axis_name,
-        hip_axis=np.asarray(np.median(h, axis=0), dtype=np.float64),
+        hip_axis=np.asarray(np.median(axes, axis=0), dtype=np.float64),
         gyro_bias_dps=gyro_bias_dps,
         hip_line_offset_deg=offset,
         notes=tuple(notes),
@@ -403,10 +431,11 @@ def ankle_position(
     ``−ω²·p + α·(h × p)``; that is the accelerometer reading minus gravity (``acc − up``, in g).
     A least-squares fit over the samples in ``mask`` that turn faster than ``min_rate_dps`` gives
     ``p``: its direction is the shank's (whatever the strap's misalignment) and its length the
-    hip-to-ankle distance. ``None`` when too few samples move fast enough.
+    hip-to-ankle distance. ``hip_axis_s`` is the axis at each sample (n, 3). ``None`` when too
+    few samples move fast enough.
     """
     omega = np.radians(np.einsum("ij,ij->i", gyro_c_dps, hip_axis_s))
-    alpha = np.gradient(omega, time_s)
+    alpha = np.gradient(omega, time_s) if time_s.shape[0] > 1 else np.zeros_like(omega)
     sel = mask & (np.abs(omega) > math.radians(min_rate_dps))
     if int(sel.sum()) < min_samples:
         return None
@@ -441,8 +470,21 @@ def refine_shank(
     within ``max_misalignment_deg`` of the documented axis and the distance is a plausible leg
     (0.45–1.3 m). ``None`` when the data cannot tell.
     """
-    h = hip_axis(angle.up, angle.shank, window=round(_AXIS_WINDOW_S * sampling_rate_hz))
-    p = ankle_position(angle.time_s, acc_g, angle.up, angle.gyro_c_dps, h, mask)
+    axes, block = _hip_axis_blocks(
+        angle.up, angle.shank, window=round(_AXIS_WINDOW_S * sampling_rate_hz)
+    )
+    # the reps and a margin either side (for dα/dt at their edges): a small part of a long day
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return None
+    p = ankle_position(
+        angle.time_s[idx],
+        acc_g[idx],
+        angle.up[idx],
+        angle.gyro_c_dps[idx],
+        axes[idx // block],
+        np.ones(idx.size, dtype=bool),
+    )
     if p is None:
         return None
     radius = float(np.linalg.norm(p))
@@ -478,7 +520,9 @@ class AngleEstimator:
 
     The same VQF configuration as :func:`estimate_leg_angle`; the hip axis is a causal moving
     average of ``u × up`` over the last ``_AXIS_WINDOW_S`` instead of a centred one, so θ agrees
-    with the batch result except for the first seconds and around a strap that moves. The
+    with the batch result except for the first seconds and around a strap that moves. Where that
+    average is weak (the leg near vertical for the whole window: standing, walking) the last
+    well-determined axis is carried on, as the batch function carries the nearest one. The
     moving sum is carried across chunks (a ring of the last window plus a running sum), so the
     cost per sample does not depend on the chunk size and the result does not depend on it
     beyond rounding.
@@ -491,6 +535,7 @@ class AngleEstimator:
         shank_axis: str = "+x",
         hip_line_offset_deg: float = 0.0,
         max_bridge_s: float = 1.0,
+        axis_window_s: float = _AXIS_WINDOW_S,
     ) -> None:
         if shank_axis == "auto":
             shank_axis = "+x"
@@ -498,11 +543,13 @@ class AngleEstimator:
         self.hip_line_offset_deg = hip_line_offset_deg
         self.sampling_rate_hz = sampling_rate_hz
         self._runner = _VqfRunner(sampling_rate_hz, max_bridge_s)
-        self._window = max(1, round(_AXIS_WINDOW_S * sampling_rate_hz))
+        self._window = max(1, round(axis_window_s * sampling_rate_hz))
         self._ring = np.zeros((self._window, 3))  # the last window of u × up (zeros before)
         self._ring_pos = 0  # where the oldest sample of the window sits in the ring
         self._window_sum = np.zeros(3)
+        self._seen = 0  # samples so far (the window is shorter at the start)
         self._total = np.zeros(3)  # u × up summed since the start (fallback axis)
+        self._last_axis: FloatArray | None = None  # the last well-determined hip axis
 
     @property
     def shank_vector(self) -> FloatArray:
@@ -520,18 +567,42 @@ class AngleEstimator:
         gyro_c = gyro_dps - bias
         shank = self._shank
         raw = np.cross(shank, up)
-        sums = self._moving_sum(raw)
-        self._total = self._total + raw.sum(axis=0)
-        norm_total = np.linalg.norm(self._total)
-        if norm_total > 1e-9:
-            fallback = self._total / norm_total
-        else:
-            fallback = hip_axis(up[:1], shank, window=1)[0]
-        h = _normalise_axis(sums, shank, fallback)
+        h = self._axis(raw, up)
         w = np.cross(h, shank)
         theta = np.arctan2(np.einsum("ij,j->i", up, shank), np.einsum("ij,ij->i", up, w))
         rate = np.einsum("ij,ij->i", gyro_c, h)
         return np.degrees(theta) - self.hip_line_offset_deg, rate
+
+    def _axis(self, raw: FloatArray, up: FloatArray) -> FloatArray:
+        """The hip axis at each sample of a chunk from the trailing mean of ``u × up``."""
+        shank, n = self._shank, raw.shape[0]
+        sums = self._moving_sum(raw)
+        counts = np.minimum(self._seen + np.arange(1, n + 1), self._window).astype(np.float64)
+        self._seen += n
+        mean = sums / counts[:, None]
+        mean = mean - np.outer(mean @ shank, shank)
+        strength = np.linalg.norm(mean, axis=1)
+        strong = strength >= _AXIS_MIN_STRENGTH
+        self._total = self._total + raw.sum(axis=0)
+        if self._last_axis is not None:
+            carried = self._last_axis
+        else:
+            total = self._total - (self._total @ shank) * shank
+            norm_total = float(np.linalg.norm(total))
+            carried = (
+                total / norm_total if norm_total > 1e-9 else hip_axis(up[:1], shank, window=1)[0]
+            )
+        # each weak sample takes the last strong one before it (or the carried axis)
+        last = np.maximum.accumulate(np.where(strong, np.arange(n), -1))
+        axes: FloatArray = np.empty_like(mean)
+        axes[strong] = mean[strong] / strength[strong, None]
+        weak = ~strong
+        has = weak & (last >= 0)
+        axes[has] = axes[last[has]]
+        axes[weak & (last < 0)] = carried
+        if strong.any():
+            self._last_axis = axes[int(np.flatnonzero(strong)[-1])].copy()
+        return axes
 
     def _moving_sum(self, raw: FloatArray) -> FloatArray:
         """Sum of ``raw`` over the trailing window ending at each sample (causal)."""

@@ -20,7 +20,7 @@ from imu.errors import RecordingError
 from imu.form import DEFAULT_LEG_LENGTH_M, LegLength, RepKinematics, rep_flags
 from imu.recording import Recording, read_recording
 from imu.results import AngleTrace, RepResult, SessionResult, SetResult
-from imu.segmentation import detect_reps, group_sets
+from imu.segmentation import detect_reps, group_sets, reangle
 from imu.settings import Settings, load_settings
 from imu.summary import summary_for_set, tempo_errors
 
@@ -129,7 +129,18 @@ def analyze_recording(recording: Recording, settings: Settings) -> SessionResult
         )
         if refined is not None:
             angle = refined
-            candidates, reps = _segment(recording, angle, settings)
+            candidates = reangle(
+                candidates,
+                angle.time_s,
+                angle.theta_deg,
+                sampling_rate_hz=fs,
+                smoothing_cutoff_hz=settings.smoothing_cutoff_hz,
+            )
+            reps = group_sets(
+                candidates,
+                rest_threshold_s=settings.rest_threshold_s,
+                min_set_reps=settings.min_set_reps,
+            )
     leg = _leg_length(settings, angle)
     sets = tuple(
         _build_set(

@@ -152,14 +152,36 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 @dataclass(frozen=True)
 class _Text:
-    """A recording's text: metadata, the header row and the rest (the data rows)."""
+    """A recording's text: metadata, the header row and where the data rows start."""
 
     metadata: dict[str, str]
     header_line: int  #: 1-based line number of the header row
     header: list[str]
     unnamed: frozenset[str]  #: columns with an empty name in the header (given ``column_<k>``)
-    body: str  #: everything after the header row
-    body_bytes: bytes  #: the same, as UTF-8 (the fast parser reads bytes)
+    path: Path
+    offset: int  #: byte offset in the file where the data rows start
+
+    @property
+    def body(self) -> str:
+        """Everything after the header row (read and decoded on demand: only to explain an
+        error)."""
+        with self.path.open("rb") as fh:
+            fh.seek(self.offset)
+            return fh.read().decode("utf-8")
+
+    def has_rows(self) -> bool:
+        with self.path.open("rb") as fh:
+            fh.seek(self.offset)
+            while block := fh.read(1 << 16):
+                if _NON_SPACE.search(block):
+                    return True
+        return False
+
+    def body_stream(self) -> IO[bytes]:
+        """The data rows as a binary file positioned at the first one (the parser streams it)."""
+        fh = self.path.open("rb")
+        fh.seek(self.offset)
+        return fh
 
     def data_rows(self) -> tuple[list[int], list[str]]:
         """Line numbers and text of the non-blank data rows (slow; only to explain an error)."""
@@ -172,9 +194,24 @@ class _Text:
         return numbers, rows
 
 
-def _decode(path: Path, raw: bytes) -> str:
+_NON_SPACE = re.compile(rb"\S")
+#: bytes read to find the metadata and the header row
+_HEAD_BYTES = 1 << 20
+_RAW_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+
+
+def _check_utf8(path: Path) -> None:
+    """Reject text that is not UTF-8, naming the line. ASCII, the usual case, is checked block by
+    block without holding the file in memory."""
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 24):
+            if not block.isascii():
+                break
+        else:
+            return
+    raw = path.read_bytes()
     try:
-        return raw.decode("utf-8-sig")
+        raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         byte = raw[exc.start : exc.start + 1].hex()
@@ -183,29 +220,33 @@ def _decode(path: Path, raw: bytes) -> str:
         ) from None
 
 
-def _split_text(path: Path, raw: bytes, text: str) -> _Text:
-    """Read the leading metadata and blank lines and the header row; keep the rest as is."""
+def _split_text(path: Path, raw: bytes) -> _Text:
+    """Read the leading metadata and blank lines and the header row from ``raw``, the start of
+    the file (or all of it); the data rows stay in the file."""
     meta: dict[str, str] = {}
-    pos = 0
+    pos = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
     line_no = 0
-    while pos < len(text):
-        brk = _LINE_BREAK.search(text, pos)
-        end, nxt = (brk.start(), brk.end()) if brk else (len(text), len(text))
+    while pos < len(raw):
+        brk = _RAW_LINE_BREAK.search(raw, pos)
+        end, nxt = (brk.start(), brk.end()) if brk else (len(raw), len(raw))
         line_no += 1
-        stripped = text[pos:end].strip()
+        line = raw[pos:end].decode("utf-8")
+        stripped = line.strip()
         if stripped and not stripped.startswith("#"):
-            names = [c.strip() for c in next(csv.reader([text[pos:end]]))]
+            names = [c.strip() for c in next(csv.reader([line]))]
             header = [c if c else f"column_{k + 1}" for k, c in enumerate(names)]
             unnamed = frozenset(h for h, c in zip(header, names, strict=True) if not c)
-            bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
-            offset = bom + len(text[:nxt].encode("utf-8"))
-            return _Text(meta, line_no, header, unnamed, text[nxt:], raw[offset:])
+            if brk is None and len(raw) == _HEAD_BYTES:
+                break  # the header row may go on beyond the bytes read
+            return _Text(meta, line_no, header, unnamed, path, nxt)
         if stripped:
             key, sep, value = stripped[1:].strip().partition(":")
             if sep and key.strip():
                 meta[key.strip()] = value.strip()
         pos = nxt
-    if text.strip():
+    if len(raw) == _HEAD_BYTES:  # more metadata than we read: read it all
+        return _split_text(path, path.read_bytes())
+    if raw.strip(b" \t\r\n\xef\xbb\xbf"):
         raise RecordingError(path, "only metadata lines: no header row and no samples")
     raise RecordingError(path, "the file is empty (only blank lines)")
 
@@ -268,12 +309,14 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
     if p.is_dir():
         raise RecordingError(p, "is a directory, not a recording CSV")
     try:
-        raw = p.read_bytes()
+        with p.open("rb") as fh:
+            head = fh.read(_HEAD_BYTES)
     except OSError as exc:
         raise RecordingError(p, f"cannot be read ({exc.strerror or exc})") from None
-    if not raw:
+    if not head:
         raise RecordingError(p, "the file is empty")
-    text = _split_text(p, raw, _decode(p, raw))
+    _check_utf8(p)
+    text = _split_text(p, head)
     header = text.header
     header_line = text.header_line
     dupes = sorted({c for c in header if header.count(c) > 1})
@@ -288,14 +331,14 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
     )
     if TIME_COLUMN not in header:
         raise RecordingError(p, f"missing column {TIME_COLUMN!r} in the header", line=header_line)
-    if not text.body or text.body.isspace():
+    if not text.has_rows():
         raise RecordingError(p, "header but no samples", line=header_line)
     numeric_cols = [TIME_COLUMN, *acc_cols, *gyro_cols]
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), text.body_stream() as body:
             warnings.simplefilter("error")
             frame = pd.read_csv(
-                io.BytesIO(text.body_bytes),
+                body,
                 encoding="utf-8",
                 header=None,
                 names=header,
@@ -310,16 +353,16 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
             detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise RecordingError(p, f"malformed CSV ({detail})") from None
         raise RecordingError(p, found[1], line=found[0]) from None
-    values = frame[numeric_cols].to_numpy(dtype=np.float64)
-    finite = np.isfinite(values)
-    if not finite.all():
-        row = int(np.argwhere(~finite)[0][0])
+    columns = [frame[c].to_numpy(dtype=np.float64) for c in numeric_cols]
+    bad_rows = [np.flatnonzero(~np.isfinite(col)) for col in columns]
+    if any(b.size for b in bad_rows):
+        row = int(min(b[0] for b in bad_rows if b.size))
         found = _first_bad_row(text, numeric_cols, start=row)
         if found is None:  # pragma: no cover - pandas and the slow path disagree
-            col = numeric_cols[int(np.argwhere(~finite[row])[0][0])]
+            col = numeric_cols[next(k for k, b in enumerate(bad_rows) if row in b)]
             found = (text.data_rows()[0][row], f"a non-finite value in column {col!r}")
         raise RecordingError(p, found[1], line=found[0])
-    time_s = values[:, 0].copy()
+    time_s = np.array(columns[0])
     if time_s.shape[0] > 1:
         dt = np.diff(time_s)
         bad = np.flatnonzero(dt <= 0)
@@ -339,8 +382,9 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
                 f"time_s advances by a median {step:g} per sample; an IMU samples far faster "
                 "than 1 Hz, so this looks like milliseconds — time_s must be in seconds",
             )
-    acc = values[:, 1:4] / acc_divisor
-    gyro = values[:, 4:7] * gyro_scale
+    acc = np.column_stack(columns[1:4]) / acc_divisor
+    gyro = np.column_stack(columns[4:7]) * gyro_scale
+    del columns
     _check_units(p, acc, gyro, acc_cols, gyro_cols)
     # a trailing comma on every line makes a nameless, empty column: not data, drop it
     extra_cols = [

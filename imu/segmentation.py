@@ -716,3 +716,39 @@ def top_agrees(
     """Do the fused and the accelerometer-only θ agree at a rep's top (as in
     :func:`detect_reps`)? A rep whose top disagrees is an orientation artefact."""
     return _top_agrees(time_s, theta_deg, static_theta_deg, top_start_s, top_end_s, tolerance_deg)
+
+
+def reangle(
+    reps: pd.DataFrame,
+    time_s: FloatArray,
+    theta_deg: FloatArray,
+    *,
+    sampling_rate_hz: float,
+    smoothing_cutoff_hz: float,
+) -> pd.DataFrame:
+    """The same reps with their angles measured on another θ of the same recording.
+
+    For a θ that differs from the one the reps were found on by a slowly varying offset (a
+    refined shank direction): the boundaries come from the rate and stay, the angles move.
+    """
+    if reps.empty:
+        return reps
+    theta_s = lowpass(theta_deg, sampling_rate_hz=sampling_rate_hz, cutoff_hz=smoothing_cutoff_hz)
+    out = reps.copy()
+    starts = out["start_s"].to_numpy()
+    ends = out["end_s"].to_numpy()
+    i0 = np.searchsorted(time_s, starts)
+    i1 = np.maximum(np.searchsorted(time_s, ends), i0 + 1)
+    peaks = np.empty(len(out))
+    lows = np.empty(len(out))
+    peak_t = np.empty(len(out))
+    for k, (a, b) in enumerate(zip(i0, i1, strict=True)):
+        seg = theta_deg[a:b]
+        j = int(np.argmax(seg))
+        peaks[k], lows[k], peak_t[k] = seg[j], seg.min(), time_s[a + j]
+    out["peak_angle_deg"] = peaks
+    out["min_angle_deg"] = lows
+    out["peak_s"] = peak_t
+    out["start_angle_deg"] = [_value_at(time_s, theta_s, t) for t in starts]
+    out["end_angle_deg"] = [_value_at(time_s, theta_s, t) for t in ends]
+    return out

@@ -1,0 +1,97 @@
+"""Speed benchmark: the whole ``imu analyze --no-plots`` command on long 100 Hz recordings.
+
+Prints, for a 1-hour and a 10-hour recording (a simulated session, tiled with shifted clocks):
+wall time of the command (best of ``--repeat``), the time pandas alone needs to import itself
+and read the same CSV, their ratio, the cost per hour of data, and the command's peak memory.
+Targets: 1 h under 1 s (about 2× pandas' read), cost linear in length, 10 h under 8 s and 1 GB.
+
+    python scripts/bench_speed.py            # 1 h and 10 h
+    python scripts/bench_speed.py --quick    # 2 minutes only (the test suite runs this)
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+READ_WITH_PANDAS = "import sys, pandas; pandas.read_csv(sys.argv[1], comment='#')"
+
+
+def make_recording(path: Path, *, minutes: float, seed: int = 11) -> None:
+    """A simulated 100 Hz bench session, repeated with shifted clocks up to ``minutes``."""
+    import numpy as np
+
+    from imu.recording import Recording, write_recording
+    from imu.simulate import random_spec, simulate_session
+
+    spec = random_spec(np.random.default_rng(seed), setup="bench")
+    spec = type(spec)(**{**spec.__dict__, "rate_hz": 100.0})
+    base = simulate_session(spec, seed=seed).recording
+    span = float(base.time_s[-1] - base.time_s[0]) + 1.0 / 100.0
+    copies = max(1, int(np.ceil(minutes * 60.0 / span)))
+    n_keep = int(round(minutes * 60.0 * 100.0))
+    time_s = np.concatenate([base.time_s + k * span for k in range(copies)])[:n_keep]
+    acc = np.concatenate([base.acc_g] * copies)[:n_keep]
+    gyro = np.concatenate([base.gyro_dps] * copies)[:n_keep]
+    write_recording(path, Recording(time_s, acc, gyro, {"sample_rate_hz": "100"}), decimals=4)
+
+
+def _run(cmd: Sequence[str], repeat: int) -> tuple[float, float]:
+    """Best wall time of ``cmd`` over ``repeat`` runs, and its peak RSS in MB."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        best = min(best, time.perf_counter() - t0)
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return best, peak_kb / 1024.0
+
+
+def bench(minutes: float, *, repeat: int, workdir: Path) -> float:
+    csv = workdir / f"session_{minutes:g}min.csv"
+    t0 = time.perf_counter()
+    make_recording(csv, minutes=minutes)
+    size_mb = csv.stat().st_size / 1e6
+    print(
+        f"{minutes:g} min at 100 Hz: {size_mb:.0f} MB written in {time.perf_counter() - t0:.1f} s"
+    )
+    pandas_s, _ = _run([sys.executable, "-c", READ_WITH_PANDAS, str(csv)], repeat)
+    out = workdir / f"out_{minutes:g}"
+    cmd = [sys.executable, "-m", "imu", "analyze", str(csv), "--out", str(out), "--no-plots",
+           "--quiet"]  # fmt: skip
+    analyze_s, peak_mb = _run(cmd, repeat)
+    hours = minutes / 60.0
+    print(f"  pandas import + read_csv: {pandas_s:.2f} s")
+    print(f"  imu analyze --no-plots:   {analyze_s:.2f} s "
+          f"({analyze_s / pandas_s:.1f}× pandas, {analyze_s / hours:.2f} s per hour of data)")  # fmt: skip
+    print(f"  peak memory of the runs so far: {peak_mb:.0f} MB")
+    csv.unlink()
+    return analyze_s
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 minutes only")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="imu-speed-") as tmp:
+        work = Path(tmp)
+        if args.quick:
+            bench(2, repeat=1, workdir=work)
+            return 0
+        one = bench(60, repeat=args.repeat, workdir=work)
+        ten = bench(600, repeat=1, workdir=work)
+        print(f"linearity: 10 h / 1 h = {ten / one:.1f} (10 would be linear, less is better)")
+        print(f"targets: 1 h < 1 s {'met' if one < 1 else 'NOT met'}; "
+              f"10 h < 8 s {'met' if ten < 8 else 'NOT met'}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
