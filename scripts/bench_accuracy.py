@@ -13,6 +13,7 @@ give no reps; e1/e3/e4 reported for how close they get).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -137,7 +138,7 @@ def _with_pauses(truth_sets: Iterable[dict]) -> list[dict]:
     out = []
     for s in truth_sets:
         reps = [dict(r) for r in s["reps"]]
-        for a, b in zip(reps, reps[1:], strict=False):
+        for a, b in itertools.pairwise(reps):
             a["bottom_pause_s"] = b["start_s"] - a["end_s"]
         out.append({**s, "reps": reps})
     return out
@@ -213,10 +214,15 @@ def run_pte(shared: Path, exercises: Sequence[str]) -> None:
             reps_all += t.reps_truth
             phantom += t.reps_phantom
             counts = [s.rep_count for s in result.sets]
-            print(f"  {f.name}: sets {counts} vs {[len(s['reps']) for s in truth['sets']]}, "
-                  f"labelled reps found {t.reps_found}/{t.reps_truth}, phantom {t.reps_phantom}")  # fmt: skip
-        print(f"PTE {ex} (right ankle): sets exact {sets_ok}/{sets_all}, labelled reps found "
-              f"{reps_found}/{reps_all}, phantom reps {phantom}; left ankle: {left_reps} reps")  # fmt: skip
+            labelled = [len(s["reps"]) for s in truth["sets"]]
+            print(
+                f"  {f.name}: sets {counts} vs {labelled}, labelled reps found "
+                f"{t.reps_found}/{t.reps_truth}, phantom {t.reps_phantom}"
+            )
+        print(
+            f"PTE {ex} (right ankle): sets exact {sets_ok}/{sets_all}, labelled reps found "
+            f"{reps_found}/{reps_all}, phantom reps {phantom}; left ankle: {left_reps} reps"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -35,7 +35,7 @@ def make_recording(path: Path, *, minutes: float, seed: int = 11) -> None:
     base = simulate_session(spec, seed=seed).recording
     span = float(base.time_s[-1] - base.time_s[0]) + 1.0 / 100.0
     copies = max(1, int(np.ceil(minutes * 60.0 / span)))
-    n_keep = int(round(minutes * 60.0 * 100.0))
+    n_keep = round(minutes * 60.0 * 100.0)
     time_s = np.concatenate([base.time_s + k * span for k in range(copies)])[:n_keep]
     acc = np.concatenate([base.acc_g] * copies)[:n_keep]
     gyro = np.concatenate([base.gyro_dps] * copies)[:n_keep]
@@ -63,13 +63,17 @@ def bench(minutes: float, *, repeat: int, workdir: Path) -> float:
     )
     pandas_s, _ = _run([sys.executable, "-c", READ_WITH_PANDAS, str(csv)], repeat)
     out = workdir / f"out_{minutes:g}"
-    cmd = [sys.executable, "-m", "imu", "analyze", str(csv), "--out", str(out), "--no-plots",
-           "--quiet"]  # fmt: skip
+    cmd = [sys.executable, "-m", "imu", "analyze", str(csv), "--out", str(out)]
+    cmd += ["--no-plots", "--quiet"]
     analyze_s, peak_mb = _run(cmd, repeat)
     hours = minutes / 60.0
     print(f"  pandas import + read_csv: {pandas_s:.2f} s")
-    print(f"  imu analyze --no-plots:   {analyze_s:.2f} s "
-          f"({analyze_s / pandas_s:.1f}× pandas, {analyze_s / hours:.2f} s per hour of data)")  # fmt: skip
+    ratio = analyze_s / pandas_s
+    per_hour = analyze_s / hours
+    print(
+        f"  imu analyze --no-plots:   {analyze_s:.2f} s "
+        f"({ratio:.1f}× pandas, {per_hour:.2f} s per hour of data)"
+    )
     print(f"  peak memory of the runs so far: {peak_mb:.0f} MB")
     csv.unlink()
     return analyze_s
@@ -88,8 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         one = bench(60, repeat=args.repeat, workdir=work)
         ten = bench(600, repeat=1, workdir=work)
         print(f"linearity: 10 h / 1 h = {ten / one:.1f} (10 would be linear, less is better)")
-        print(f"targets: 1 h < 1 s {'met' if one < 1 else 'NOT met'}; "
-              f"10 h < 8 s {'met' if ten < 8 else 'NOT met'}")  # fmt: skip
+        print(
+            f"targets: 1 h < 1 s {'met' if one < 1 else 'NOT met'}; "
+            f"10 h < 8 s {'met' if ten < 8 else 'NOT met'}"
+        )
     return 0
 
 
