@@ -169,3 +169,56 @@ def test_measured_period_follows_a_slow_crystal() -> None:
     times, lost, decoder = _decode(packets)
     assert sum(lost) == 0 and decoder.stats.resyncs == 0
     np.testing.assert_allclose(times[-8:], t[-8:], atol=2e-5)
+
+
+def _restarted(n: int, *, t0_s: float, per: int = 4) -> list[bytes]:
+    """A stream restarted by a start command: sequence 0, STREAM_START on its first packet."""
+    return _stream(n, t0_s=t0_s, per=per, seq0=0)
+
+
+def test_lost_stream_start_after_reconnect_is_a_new_baseline() -> None:
+    # 40 packets (sequence 0…39), the link drops for 1 s, the firmware restarts its stream on the
+    # new connection (sequence 0 again) and that first packet is lost: the rest must be kept,
+    # not discarded as "older than sequence 39", and the loss counted by the device clock.
+    before = _stream(160, t0_s=100.0)
+    after = _restarted(40, t0_s=102.6)[1:]  # 1 s after the last sample at 101.59 … + 1 packet
+    decoder = ref.ReferenceDecoder(100.0)
+    blocks = [b for p in before for b in decoder.feed(p, arrival_s=0.0)]
+    decoder.reset_link()
+    blocks += [b for p in after for b in decoder.feed(p, arrival_s=0.0)]
+    times = np.concatenate([b.time_s for b in blocks])
+    assert len(times) == 160 + 36
+    assert decoder.stats.out_of_order == 0
+    np.testing.assert_allclose(times[160:], 102.64 + np.arange(36) / 100, atol=1e-6)
+    # 1.0 s of the link being down (100 samples) plus the lost first packet (4 samples)
+    lost = [b.lost_before for b in blocks]
+    assert lost[40] == round((102.64 - 101.59) * 100) - 1 == 104
+    assert sum(lost) == decoder.stats.lost_samples == 104
+
+
+def test_lost_stream_start_after_a_device_restart_counts_by_sequence() -> None:
+    # the device rebooted (its clock restarts near 0) and the first packet of its new stream
+    # was lost: kept, times still increasing, one packet (4 samples) counted from the sequence
+    before = _stream(160, t0_s=100.0)
+    after = _restarted(40, t0_s=0.5)[2:]  # two packets lost: sequence 2 comes first
+    decoder = ref.ReferenceDecoder(100.0)
+    blocks = [b for p in before for b in decoder.feed(p, arrival_s=0.0)]
+    decoder.reset_link()
+    blocks += [b for p in after for b in decoder.feed(p, arrival_s=0.0)]
+    times = np.concatenate([b.time_s for b in blocks])
+    assert len(times) == 160 + 32
+    assert np.all(np.diff(times) > 0)
+    assert decoder.stats.out_of_order == 0
+    assert sum(b.lost_before for b in blocks) == decoder.stats.lost_samples == 8
+
+
+def test_reset_link_with_a_continuing_sequence_counts_nothing_extra() -> None:
+    # the link was reset but the firmware kept its stream: the next packet simply follows
+    packets = _stream(80, t0_s=1.0)
+    decoder = ref.ReferenceDecoder(100.0)
+    blocks = [b for p in packets[:10] for b in decoder.feed(p, arrival_s=0.0)]
+    decoder.reset_link()
+    blocks += [b for p in packets[10:] for b in decoder.feed(p, arrival_s=0.0)]
+    times = np.concatenate([b.time_s for b in blocks])
+    assert len(times) == 80 and decoder.stats.lost_samples == 0
+    np.testing.assert_allclose(np.diff(times), 0.01, atol=1e-6)

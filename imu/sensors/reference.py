@@ -198,6 +198,7 @@ class ReferenceDecoder(Decoder):
         self._data_uuid = data_uuid.lower()
         self._seq: int | None = None
         self._n = 0
+        self._relinked = False  # reset_link() was called: the next sequence is a new baseline
 
     def configure(self, char_uuid: str, value: bytes) -> None:
         if char_uuid.lower() != CONFIG_UUID:
@@ -212,7 +213,10 @@ class ReferenceDecoder(Decoder):
         self.configured = True
 
     def reset_link(self) -> None:
-        self.clock.new_stream()
+        # The firmware restarts its stream on the new connection (sequence 0, STREAM_START), but
+        # that first packet may be lost: whatever sequence comes next is the new baseline (see
+        # feed). The device clock, not the sequence, measures what the reconnect cost.
+        self._relinked = True
 
     def feed(self, payload: bytes, *, arrival_s: float, char_uuid: str = "") -> list[SampleBlock]:
         if char_uuid and char_uuid.lower() != self._data_uuid:
@@ -228,13 +232,23 @@ class ReferenceDecoder(Decoder):
             return []
         n = (size - HEADER_SIZE) // SAMPLE_SIZE
         seq_gap = 0
+        relinked, self._relinked = self._relinked, False
+        #: packets of a restarted stream lost before this one (its STREAM_START packet was lost)
+        restart_lost = 0
         if flags & FLAG_STREAM_START:
             self.clock.new_stream()
+        elif relinked:
+            # first packet after a reconnect, without the start flag: a new baseline, never "out
+            # of order". The clock counts the loss below; if it restarted too (went backwards),
+            # the sequence (counting from the restart at 0) says how many packets were lost.
+            if self._seq is not None and seq != (self._seq + 1) % _U16:
+                restart_lost = seq * n
         elif self._seq is not None:
             seq_gap = (seq - self._seq - 1) % _U16
             if seq_gap >= _U16 // 2:  # older than the last packet: a repeat or reordering
                 self.stats.out_of_order += 1
                 return []
+        resyncs = self.stats.resyncs
         times, lost = self.clock.place(
             raw_t0,
             n,
@@ -242,6 +256,9 @@ class ReferenceDecoder(Decoder):
             known_gap=seq_gap > 0 or bool(flags & FLAG_OVERFLOW),
             fallback_lost=seq_gap * self._n,
         )
+        if restart_lost and lost == 0 and self.stats.resyncs > resyncs:
+            lost = restart_lost  # the device clock restarted: it cannot tell, the sequence can
+            self.stats.lost_samples += lost
         counts = np.frombuffer(payload, dtype="<i2", offset=HEADER_SIZE).reshape(n, 6)
         self._seq, self._n = seq, n
         self.stats.samples += n
