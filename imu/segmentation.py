@@ -272,7 +272,7 @@ def detect_reps(
     max_rep_s: float = 30.0,
     max_side_s: float = 12.0,
     static_theta_deg: FloatArray | None = None,
-    max_static_mismatch_deg: float = 20.0,
+    max_static_mismatch_deg: float = 40.0,
 ) -> pd.DataFrame:
     """Reps with their four lag-corrected boundaries (columns :data:`REP_COLUMNS`).
 
@@ -711,7 +711,7 @@ def top_agrees(
     top_start_s: float,
     top_end_s: float,
     *,
-    tolerance_deg: float = 20.0,
+    tolerance_deg: float = 40.0,
 ) -> bool:
     """Do the fused and the accelerometer-only θ agree at a rep's top (as in
     :func:`detect_reps`)? A rep whose top disagrees is an orientation artefact."""
