@@ -71,6 +71,10 @@ _AXIS_MIN_STRENGTH = 0.25
 _CHUNK = 65536
 #: the hip axis is averaged over this long, s
 _AXIS_WINDOW_S = 10.0
+#: streaming: the side the leg is on follows the mean of u × up over this long, when at least
+#: this strong (the leg clearly off vertical), s
+_SIGN_WINDOW_S = 1.0
+_SIGN_MIN_STRENGTH = 0.5
 
 
 @dataclass(frozen=True)
@@ -519,13 +523,14 @@ class AngleEstimator:
     """Streaming leg angle: ``update(time_s, acc_g, gyro_dps) -> (theta_deg, rate_dps)``.
 
     The same VQF configuration as :func:`estimate_leg_angle`; the hip axis is a causal moving
-    average of ``u × up`` over the last ``_AXIS_WINDOW_S`` instead of a centred one, so θ agrees
+    average of ``u × up`` over the last ``axis_window_s`` instead of a centred one, so θ agrees
     with the batch result except for the first seconds and around a strap that moves. Where that
-    average is weak (the leg near vertical for the whole window: standing, walking) the last
-    well-determined axis is carried on, as the batch function carries the nearest one. The
-    moving sum is carried across chunks (a ring of the last window plus a running sum), so the
-    cost per sample does not depend on the chunk size and the result does not depend on it
-    beyond rounding.
+    average is weak (the leg near vertical for the whole window: standing, walking, hanging on
+    the machine) the last well-determined axis is carried on, as the batch function carries the
+    nearest one. Its sign (which side the leg is on) follows the last second as soon as that is
+    clear, so the first rep after climbing on does not read as mirrored. The moving sums are
+    carried across chunks (a ring of the last window plus a running sum), so the cost per sample
+    does not depend on the chunk size and the result does not depend on it beyond rounding.
     """
 
     def __init__(
@@ -543,11 +548,8 @@ class AngleEstimator:
         self.hip_line_offset_deg = hip_line_offset_deg
         self.sampling_rate_hz = sampling_rate_hz
         self._runner = _VqfRunner(sampling_rate_hz, max_bridge_s)
-        self._window = max(1, round(axis_window_s * sampling_rate_hz))
-        self._ring = np.zeros((self._window, 3))  # the last window of u × up (zeros before)
-        self._ring_pos = 0  # where the oldest sample of the window sits in the ring
-        self._window_sum = np.zeros(3)
-        self._seen = 0  # samples so far (the window is shorter at the start)
+        self._long = _TrailingMean(max(1, round(axis_window_s * sampling_rate_hz)))
+        self._short = _TrailingMean(max(1, round(_SIGN_WINDOW_S * sampling_rate_hz)))
         self._total = np.zeros(3)  # u × up summed since the start (fallback axis)
         self._last_axis: FloatArray | None = None  # the last well-determined hip axis
 
@@ -574,47 +576,78 @@ class AngleEstimator:
         return np.degrees(theta) - self.hip_line_offset_deg, rate
 
     def _axis(self, raw: FloatArray, up: FloatArray) -> FloatArray:
-        """The hip axis at each sample of a chunk from the trailing mean of ``u × up``."""
+        """The hip axis at each sample of a chunk from trailing means of ``u × up``."""
         shank, n = self._shank, raw.shape[0]
-        sums = self._moving_sum(raw)
-        counts = np.minimum(self._seen + np.arange(1, n + 1), self._window).astype(np.float64)
-        self._seen += n
-        mean = sums / counts[:, None]
-        mean = mean - np.outer(mean @ shank, shank)
-        strength = np.linalg.norm(mean, axis=1)
-        strong = strength >= _AXIS_MIN_STRENGTH
-        self._total = self._total + raw.sum(axis=0)
-        if self._last_axis is not None:
-            carried = self._last_axis
-        else:
-            total = self._total - (self._total @ shank) * shank
-            norm_total = float(np.linalg.norm(total))
-            carried = (
-                total / norm_total if norm_total > 1e-9 else hip_axis(up[:1], shank, window=1)[0]
-            )
-        # each weak sample takes the last strong one before it (or the carried axis)
-        last = np.maximum.accumulate(np.where(strong, np.arange(n), -1))
-        axes: FloatArray = np.empty_like(mean)
-        axes[strong] = mean[strong] / strength[strong, None]
-        weak = ~strong
-        has = weak & (last >= 0)
+        long = self._long.update(raw, shank)
+        short = self._short.update(raw, shank)
+        long_norm = np.linalg.norm(long, axis=1)
+        short_norm = np.linalg.norm(short, axis=1)
+        strong = long_norm >= _AXIS_MIN_STRENGTH
+        clear = short_norm >= _SIGN_MIN_STRENGTH
+        # before any well-determined axis: the running sum of u × up since the start
+        running = self._total + np.cumsum(raw, axis=0)
+        self._total = running[-1].copy()
+        known = strong | clear
+        axes: FloatArray = np.empty_like(long)
+        axes[strong] = long[strong] / long_norm[strong, None]
+        only_short = clear & ~strong
+        axes[only_short] = short[only_short] / short_norm[only_short, None]
+        # the side the leg is on: the last second's, where that is clear
+        flip = clear & (np.einsum("ij,ij->i", axes, short) < 0.0)
+        axes[flip] = -axes[flip]
+        # each unknown sample takes the last known one before it (or the carried axis)
+        last = np.maximum.accumulate(np.where(known, np.arange(n), -1))
+        unknown = ~known
+        has = unknown & (last >= 0)
         axes[has] = axes[last[has]]
-        axes[weak & (last < 0)] = carried
-        if strong.any():
-            self._last_axis = axes[int(np.flatnonzero(strong)[-1])].copy()
+        never = unknown & (last < 0)
+        if never.any():
+            if self._last_axis is not None:
+                axes[never] = self._last_axis
+            else:
+                axes[never] = _fallback_axes(running[never], shank, up[never])
+        if known.any():
+            self._last_axis = axes[int(np.flatnonzero(known)[-1])].copy()
         return axes
 
-    def _moving_sum(self, raw: FloatArray) -> FloatArray:
-        """Sum of ``raw`` over the trailing window ending at each sample (causal)."""
-        n, w = raw.shape[0], self._window
+
+class _TrailingMean:
+    """Mean over the last ``window`` samples of 3-vectors, perpendicular to the shank, carried
+    across chunks (a ring of the window plus a running sum)."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self._ring = np.zeros((window, 3))  # zeros before the first samples
+        self._pos = 0  # where the oldest sample of the window sits in the ring
+        self._sum = np.zeros(3)
+        self._seen = 0
+
+    def update(self, raw: FloatArray, shank: FloatArray) -> FloatArray:
+        n, w = raw.shape[0], self.window
         k = min(n, w)
         # the samples that leave the window as each new one enters: the ring's oldest first,
         # then (for a chunk longer than the window) the chunk's own early samples
-        order = (self._ring_pos + np.arange(k)) % w
+        order = (self._pos + np.arange(k)) % w
         leaving = np.concatenate((self._ring[order], raw[: n - k]))
-        sums: FloatArray = self._window_sum + np.cumsum(raw - leaving, axis=0)
-        self._window_sum = sums[-1].copy()
-        # the ring keeps the last ``w`` samples; the oldest is overwritten first
+        sums: FloatArray = self._sum + np.cumsum(raw - leaving, axis=0)
+        self._sum = sums[-1].copy()
         self._ring[order] = raw[n - k :]
-        self._ring_pos = int((self._ring_pos + k) % w)
-        return sums
+        self._pos = int((self._pos + k) % w)
+        counts = np.minimum(self._seen + np.arange(1, n + 1), w).astype(np.float64)
+        self._seen += n
+        mean = sums / counts[:, None]
+        out: FloatArray = mean - np.outer(mean @ shank, shank)
+        return out
+
+
+def _fallback_axes(total: FloatArray, shank: FloatArray, up: FloatArray) -> FloatArray:
+    """Normalised running sums of ``u × up`` (perpendicular to the shank), or the sample's own
+    horizontal axis where the sum is still zero."""
+    total = total - np.outer(total @ shank, shank)
+    norm = np.linalg.norm(total, axis=1)
+    out: FloatArray = np.empty_like(total)
+    ok = norm > 1e-9
+    out[ok] = total[ok] / norm[ok, None]
+    if (~ok).any():
+        out[~ok] = hip_axis(up[~ok], shank, window=1)
+    return out

@@ -248,7 +248,7 @@ class DetectorState:
 class _History:
     """The last samples of each signal, addressed by global sample index."""
 
-    names = ("t", "theta", "rate", "theta_c", "v_c", "static")
+    names = ("t", "theta", "rate", "theta_c", "v_c", "static", "jitter", "leg_xy", "leg_xx")
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
@@ -423,6 +423,7 @@ class LiveDetector:
         self._floor_counts = np.zeros(_FLOOR_EDGES.shape[0] + 1, dtype=np.int64)
         self._last_vcc: float | None = None
         self._leg_sums = np.zeros(3)  # Σxy, Σxx, count
+        self._stats_g = 0  # samples before this are in the floor and leg sums
         self._hist = _History(
             max(self._side_n + 4 * self._pad_n, int(_HISTORY_S * self.sampling_rate_hz))
         )
@@ -501,7 +502,7 @@ class LiveDetector:
             acc = np.concatenate([p[1] for p in self._pending])
             gyro = np.concatenate([p[2] for p in self._pending])
             self._pending, self._pending_n = [], 0
-            self._start(acc)
+            self._start(acc[: self._startup_n])
         # the hip-line calibration segment ends at a fixed sample: split the chunk there
         cut = self._segment_cut(t)
         if cut is not None and 0 < cut < t.shape[0]:
@@ -577,8 +578,8 @@ class LiveDetector:
         theta = theta0 - self._offset_deg
         theta_c = self._filter("theta", theta)
         v_c = self._filter("rate", rate)
-        self._update_floor(self._filter("rate2", v_c))
-        self._update_leg(theta, rate, acc)
+        jitter = self._jitter(self._filter("rate2", v_c))
+        leg_xy, leg_xx = self._leg_terms(theta, rate, acc)
         g0 = self._hist.end
         static = static_theta(acc, self._shank_vec, hip_line_offset_deg=self._offset_deg)
         self._hist.append(
@@ -589,6 +590,9 @@ class LiveDetector:
                 "theta_c": theta_c,
                 "v_c": v_c,
                 "static": static,
+                "jitter": jitter,
+                "leg_xy": leg_xy,
+                "leg_xx": leg_xx,
             }
         )
         if g0 == 0:
@@ -596,7 +600,9 @@ class LiveDetector:
         self._theta_now = float(theta[-1])
         end = self._hist.end
         for a in range(g0, end, _BLOCK):
-            self._run(a, min(end, a + _BLOCK))
+            b = min(end, a + _BLOCK)
+            self._run(a, b)
+            self._take_stats(b)
 
     def _calibrate(self, t: FloatArray, theta0: FloatArray) -> None:
         seg = self.settings.hip_line_segment_s
@@ -616,21 +622,46 @@ class LiveDetector:
             self._segment_done = True
             self._segment_values = []
 
-    def _update_floor(self, v2: FloatArray) -> None:
+    def _jitter(self, v2: FloatArray) -> FloatArray:
+        """|Δ| of the twice low-passed rate, sample by sample (NaN for the very first)."""
         prev = self._last_vcc
-        joined = v2 if prev is None else np.concatenate(([prev], v2))
         self._last_vcc = float(v2[-1])
-        if joined.shape[0] < 2:
-            return
-        d = np.abs(np.diff(joined))
-        self._floor_counts += np.bincount(
-            np.searchsorted(_FLOOR_EDGES, d), minlength=self._floor_counts.shape[0]
-        )
+        joined = np.concatenate(([np.nan if prev is None else prev], v2))
+        return np.abs(np.diff(joined))
 
-    def _floor(self) -> float:
+    def _leg_terms(
+        self, theta: FloatArray, rate: FloatArray, acc: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Each sample's terms of the centripetal leg-length fit (0 for slow samples)."""
+        fast = np.abs(rate) > _LEG_MIN_RATE_DPS
+        x = np.where(fast, np.radians(rate) ** 2 / GRAVITY_MPS2, 0.0)
+        y = np.sin(np.radians(theta + self._offset_deg)) - acc @ self._shank_vec
+        return x * y, x * x
+
+    def _take_stats(self, g_end: int) -> None:
+        """Add samples up to ``g_end`` (exclusive) to the running noise floor and leg fit — never
+        a sample the state machine has not reached, so nothing depends on the chunking."""
+        g0 = self._stats_g
+        if g_end <= g0:
+            return
+        h = self._hist
+        d = h.get("jitter", g0, g_end)
+        d = d[np.isfinite(d)]
+        if d.size:
+            self._floor_counts += np.bincount(
+                np.searchsorted(_FLOOR_EDGES, d), minlength=self._floor_counts.shape[0]
+            )
+        xx = h.get("leg_xx", g0, g_end)
+        if np.any(xx > 0):
+            xy = h.get("leg_xy", g0, g_end)
+            self._leg_sums += (float(xy.sum()), float(xx.sum()), float(np.count_nonzero(xx)))
+        self._stats_g = g_end
+
+    def _floor(self, g: int) -> float:
         """The offline noise floor (4 σ of the rate's sample-to-sample jitter), estimated from
-        every sample so far: the rate low-passed twice causally has the zero-phase filter's
-        gain, so its jitter matches."""
+        every sample up to ``g``: the rate low-passed twice causally has the zero-phase
+        filter's gain, so its jitter matches."""
+        self._take_stats(g + 1)
         total = int(self._floor_counts.sum())
         if total < 3:
             return noise_floor_dps(np.zeros(0))
@@ -641,13 +672,9 @@ class LiveDetector:
         sigma = 1.4826 * median / math.sqrt(2.0)
         return max(1.5, 4.0 * sigma)
 
-    def _update_leg(self, theta: FloatArray, rate: FloatArray, acc: FloatArray) -> None:
-        fast = np.abs(rate) > _LEG_MIN_RATE_DPS
-        if not fast.any():
-            return
-        x = np.radians(rate[fast]) ** 2 / GRAVITY_MPS2
-        y = np.sin(np.radians(theta[fast] + self._offset_deg)) - acc[fast] @ self._shank_vec
-        self._leg_sums += (float(x @ y), float(x @ x), float(fast.sum()))
+    def _leg_length(self, g: int) -> float:
+        self._take_stats(g + 1)
+        return self.leg_length_m
 
     # -- the state machine -----------------------------------------------------------------
 
@@ -912,7 +939,7 @@ class LiveDetector:
         p = lo_search + int(np.argmax(th[lo_search : hi_search + 1]))
         a = max(prev_peak_g - g0, p - self._side_n, 0)
         valley = a + int(np.argmin(th[a : p + 1]))
-        floor = self._floor()
+        floor = self._floor(g)
         lo = rise_bottom(
             th,
             v,
@@ -1012,7 +1039,7 @@ class LiveDetector:
         flag = momentum_flag(
             self._kinematics(rep, g),
             settings=self.settings,
-            leg_length_m=self.leg_length_m,
+            leg_length_m=self._leg_length(g),
             previous_pause_s=pause,
         )
         if flag is not None:
@@ -1069,7 +1096,7 @@ class LiveDetector:
         a = max(rep.prev_peak_g - g0, p - self._side_n, 0)
         left_valley = a + int(np.argmin(th[a : p + 1]))
         right_valley = p + int(np.argmin(th[p:]))
-        floor = self._floor()
+        floor = self._floor(g)
         lo, hi = rep_bottoms(
             th,
             v,
@@ -1142,7 +1169,7 @@ class LiveDetector:
         flags = rep_flags(
             self._kinematics(rep, g),
             settings=settings,
-            leg_length_m=self.leg_length_m,
+            leg_length_m=self._leg_length(g),
             bottom_pause_s=None,
             previous_pause_s=None,
             set_median_rom_deg=None,
