@@ -1,16 +1,356 @@
-"""`imu record` — not implemented yet."""
+"""``imu record`` — record from a BLE sensor (or the built-in virtual one) with the live coach.
+
+The samples go to a contract CSV as they arrive (fsynced at least every 0.5 s: a ``kill -9``
+loses at most that much and leaves a file ``imu analyze`` reads), and through the live path (the
+terminal view, the spoken cues, ``events.jsonl``). Ctrl-C or SIGTERM stops cleanly: the link is
+closed, the file completed, and the outputs of ``imu analyze`` are written beside it.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import asyncio
+import contextlib
+import math
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from imu.errors import ImuError
+from imu.commands.analyze import add_settings_arguments, settings_from_args
+from imu.errors import ConfigError, ImuError
+
+if TYPE_CHECKING:
+    from imu.live.acquire import LiveRecorder, RecordOutcome, SampleSource, StatusCallback
+    from imu.live.audio import Cue, Sink
+    from imu.settings import Settings
+    from imu.simulate import Setup
+
+EVENTS_FILE = "events.jsonl"
+RECORDINGS_DIR = "recordings"
+#: profiles whose protocol carries a device clock: the virtual sensor can speak them at any speed
+SIMULATE_PROFILES = ("imu-ref", "movesense")
 
 
 def register(sub: Any) -> None:
-    sub.add_parser("record", help="(not implemented yet)")
+    p = sub.add_parser(
+        "record",
+        help="record from a BLE sensor with the live coach (or --simulate one)",
+        description=(
+            "Connect to an ankle-worn BLE IMU, write the recording CSV as data arrive, show the "
+            "live view (connection, rate and loss, leg angle, reps, phase times, warnings) and "
+            "speak cues. Ctrl-C stops and writes the outputs of `imu analyze` plus events.jsonl "
+            "to <out stem>/ beside the CSV. --simulate streams a built-in virtual sensor instead."
+        ),
+    )
+    src = p.add_argument_group("sensor")
+    src.add_argument(
+        "--device",
+        metavar="NAME|ADDRESS",
+        help="the sensor's advertised name or address (default: the first supported one heard)",
+    )
+    src.add_argument(
+        "--profile",
+        metavar="KEY",
+        help="sensor protocol (default: recognised from the advertisement; see `imu profiles`)",
+    )
+    src.add_argument(
+        "--rate-hz",
+        type=float,
+        default=100.0,
+        help="sample rate, Hz (default 100; the sensor's nearest supported rate is used)",
+    )
+    src.add_argument(
+        "--connect-timeout-s",
+        type=float,
+        default=20.0,
+        help="give up if the sensor is not streaming after this long, s (default 20)",
+    )
+    src.add_argument(
+        "--reconnect-timeout-s",
+        type=float,
+        default=30.0,
+        help="after a lost link, keep reconnecting this long, s (default 30)",
+    )
+    src.add_argument(
+        "--simulate",
+        action="store_true",
+        help="no hardware: stream a simulated session from a built-in virtual sensor",
+    )
+    src.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        metavar="X",
+        help="with --simulate: X × real time (default 1; 0 = as fast as possible)",
+    )
+    src.add_argument(
+        "--seed", type=int, default=None, help="with --simulate: the session's random seed"
+    )
+    out = p.add_argument_group("output")
+    out.add_argument(
+        "--out",
+        metavar="FILE.csv",
+        help="recording to write (default: recordings/session_<UTC time>.csv, or ./ if there "
+        "is no recordings/ folder)",
+    )
+    out.add_argument(
+        "--analysis-dir",
+        metavar="DIR",
+        help="where summary.json, reps.csv, charts and events.jsonl go (default: <out stem>/)",
+    )
+    out.add_argument(
+        "--max-duration-s",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="stop by itself after S seconds of recording (default: until Ctrl-C)",
+    )
+    out.add_argument("--leg", choices=("left", "right"), help="the ankle wearing the sensor")
+    out.add_argument("--no-plots", action="store_true", help="skip the charts")
+    out.add_argument("--format", choices=["png", "svg", "pdf"], default="png", help="chart format")
+    live = p.add_argument_group("live view and cues")
+    live.add_argument(
+        "--view",
+        choices=["auto", "live", "plain", "off"],
+        default="auto",
+        help="live display: auto (live on a terminal, else plain lines), live, plain, off",
+    )
+    live.add_argument(
+        "--audio",
+        choices=["auto", "quiet", "speech", "tones", "bell"],
+        default="auto",
+        help="cues: auto (speech, tones or bell, whatever works), speech, tones, bell, quiet",
+    )
+    live.add_argument(
+        "--metronome",
+        action="store_true",
+        help="pace the target tempo (--tempo) with a cue at each phase during sets",
+    )
+    live.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no view, no sound, print nothing but errors",
+    )
+    add_settings_arguments(p)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def default_out(now: datetime | None = None, *, cwd: Path | None = None) -> Path:
+    """``recordings/session_<UTC>.csv`` if ``recordings/`` exists, else ``./session_<UTC>.csv``."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    base = cwd if cwd is not None else Path()
+    folder = base / RECORDINGS_DIR
+    return (folder if folder.is_dir() else base) / f"session_{stamp}.csv"
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    def positive(name: str, value: float, *, zero_ok: bool = False) -> None:
+        ok = math.isfinite(value) and (value >= 0 if zero_ok else value > 0)
+        if not ok:
+            expected = "0 or more" if zero_ok else "more than 0"
+            raise ConfigError(f"{name} {value:g}: expected {expected}")
+
+    positive("--rate-hz", args.rate_hz)
+    positive("--connect-timeout-s", args.connect_timeout_s)
+    positive("--reconnect-timeout-s", args.reconnect_timeout_s)
+    positive("--max-duration-s", args.max_duration_s, zero_ok=True)
+    if args.simulate:
+        if args.device is not None:
+            raise ConfigError("--device and --simulate: choose one (a sensor or the virtual one)")
+        if args.speed is not None:
+            positive("--speed", args.speed, zero_ok=True)
+        if args.profile is not None and args.profile.strip().lower() not in SIMULATE_PROFILES:
+            raise ConfigError(
+                f"--simulate --profile {args.profile}: the virtual sensor speaks "
+                f"{' or '.join(SIMULATE_PROFILES)}"
+            )
+        if args.seed is not None and args.seed < 0:
+            raise ConfigError(f"--seed {args.seed}: must not be negative")
+    else:
+        if args.speed is not None:
+            raise ConfigError("--speed applies to --simulate only (a sensor streams in real time)")
+        if args.seed is not None:
+            raise ConfigError("--seed applies to --simulate only")
+
+
+def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    csv = Path(args.out) if args.out else default_out()
+    if csv.suffix.lower() != ".csv":
+        raise ConfigError(f"--out {csv}: the recording must be a .csv file")
+    if csv.exists():
+        raise ConfigError(
+            f"--out {csv}: the file exists; choose another name (nothing overwritten)"
+        )
+    analysis = Path(args.analysis_dir) if args.analysis_dir else csv.with_suffix("")
+    return csv, analysis
+
+
+class _NoMetronome:
+    """A sink that passes every cue but the metronome's (the session paces a target tempo
+    whenever there is one; ``--metronome`` decides whether it is heard)."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+
+    def emit(self, cue: Cue) -> None:
+        if cue.kind != "metronome":
+            self.sink.emit(cue)
+
+    def close(self) -> None:
+        self.sink.close()
+
+
+def _sink(args: argparse.Namespace, *, speed: float) -> Sink:
+    from imu.live.audio import NullSink, RecordingSink, open_sink
+
+    sink: Sink
+    if args.quiet or args.audio == "quiet":
+        sink = NullSink()
+    elif speed == 0:
+        sink = RecordingSink()  # a burst of cues faster than real time is not worth playing
+    else:
+        sink = open_sink(args.audio)
+    return sink if args.metronome else _NoMetronome(sink)
+
+
+def _source_factory(args: argparse.Namespace, settings: Settings, metadata: dict[str, str]) -> Any:
+    """``factory(on_status) -> SampleSource`` for a sensor or the virtual one; fills in
+    ``metadata`` (leg, seed) for the virtual one."""
+    from imu.live.acquire import BleSource, VirtualSource, simulated_session
+    from imu.sensors import get_profile
+
+    if not args.simulate:
+
+        def ble(on_status: StatusCallback) -> SampleSource:
+            return BleSource(
+                args.device,
+                rate_hz=args.rate_hz,
+                profile_key=args.profile,
+                connect_timeout_s=args.connect_timeout_s,
+                reconnect_timeout_s=args.reconnect_timeout_s,
+                on_status=on_status,
+            )
+
+        return ble
+
+    import secrets
+
+    profile = get_profile(args.profile or "imu-ref")
+    rate_hz = profile.nearest_rate_hz(args.rate_hz)
+    seed = args.seed if args.seed is not None else secrets.randbelow(1_000_000)
+    setup: Setup = "floor" if settings.exercise == "prone-leg-lift" else "bench"
+    recording, sim_meta = simulated_session(seed=seed, rate_hz=rate_hz, setup=setup)
+    metadata.setdefault("leg", sim_meta["leg"])
+    metadata["simulated_seed"] = sim_meta["simulated_seed"]
+    speed = 1.0 if args.speed is None else float(args.speed)
+
+    def virtual(on_status: StatusCallback) -> SampleSource:
+        return VirtualSource(
+            recording,
+            profile=profile,
+            rate_hz=rate_hz,
+            speed=speed,
+            name=f"{profile.name_prefixes[0] if profile.name_prefixes else profile.key} virtual",
+            on_status=on_status,
+        )
+
+    return virtual
+
+
+async def _record(make: Any) -> RecordOutcome:
+    """Run the recorder made by ``make()`` under Ctrl-C / SIGTERM handling: the first signal
+    stops cleanly, a second one abandons the shutdown (the CSV is still closed whole)."""
+    recorder: LiveRecorder = make()
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    presses = 0
+
+    def on_signal() -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            recorder.request_stop()
+        elif main is not None:
+            main.cancel()
+
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, on_signal)
+            installed.append(sig)
+    try:
+        return await recorder.run()
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise ImuError("imu record is not implemented yet")
+    from imu.live.acquire import LiveRecorder
+    from imu.live.audio import Cues
+    from imu.live.view import LiveView
+    from imu.pipeline import analyze
+    from imu.summary import write_outputs
+
+    _check_options(args)
+    settings = settings_from_args(args)
+    if args.metronome and settings.tempo is None:
+        raise ConfigError("--metronome needs a target tempo: add --tempo E-B-C-T, e.g. 3-0-2-1")
+    csv, analysis_dir = _paths(args)
+    metadata: dict[str, str] = {}
+    if args.leg:
+        metadata["leg"] = args.leg
+    factory = _source_factory(args, settings, metadata)
+    speed = 1.0 if not args.simulate or args.speed is None else float(args.speed)
+
+    view = LiveView(mode="off" if args.quiet else args.view)
+    with Cues(_sink(args, speed=speed)) as cues, view:
+
+        def make() -> LiveRecorder:
+            return LiveRecorder(
+                factory,
+                settings=settings,
+                csv_path=csv,
+                events_path=analysis_dir / EVENTS_FILE,
+                view=view,
+                cues=cues,
+                metadata=metadata,
+                max_duration_s=args.max_duration_s,
+            )
+
+        try:
+            outcome = asyncio.run(_record(make))
+        except asyncio.CancelledError:
+            raise KeyboardInterrupt from None  # a second Ctrl-C: the CSV is closed, no analysis
+
+    if outcome.csv_path is None:
+        if outcome.error is not None:
+            raise outcome.error
+        if outcome.stopped:
+            raise ImuError("stopped before the sensor streamed; nothing was recorded")
+        raise ImuError("the sensor sent no samples; nothing was recorded")
+    result = analyze(outcome.csv_path, settings=settings)
+    written = write_outputs(
+        result,
+        analysis_dir,
+        source_path=str(outcome.csv_path),
+        argv=getattr(args, "argv", None),
+        plots=not args.no_plots,
+        plot_format=args.format,
+    )
+    if not args.quiet:
+        stats = outcome.stats
+        lost = stats.lost_samples if stats is not None else 0
+        gaps = f", {len(outcome.gaps)} gap(s)" if outcome.gaps else ""
+        print(
+            f"recorded {outcome.rows} samples ({outcome.duration_s:.1f} s, {lost} lost{gaps}) "
+            f"→ {outcome.csv_path}; {len(result.sets)} set(s), {result.rep_count} rep(s); "
+            f"{len(written) + 1} file(s) in {analysis_dir}/"
+        )
+    if outcome.error is not None:
+        raise outcome.error  # the link gave up: what arrived before is recorded and analysed
+    return 0
