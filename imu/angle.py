@@ -466,13 +466,16 @@ def refine_shank(
     sampling_rate_hz: float,
     hip_line_segment_s: tuple[float, float] | None = None,
     max_misalignment_deg: float = 15.0,
+    sensor_offset_m: float = 0.0,
 ) -> LegAngle | None:
     """The same leg angle with the shank direction measured from the reps in ``mask``.
 
     The documented axis is only within a few degrees of the shank; at the tops of reps a few
     degrees matter. :func:`ankle_position` measures the true direction; it is used when it lies
     within ``max_misalignment_deg`` of the documented axis and the distance is a plausible leg
-    (0.45–1.3 m). ``None`` when the data cannot tell.
+    (0.45–1.3 m). The sensor sits on the skin, ``sensor_offset_m`` off the shank's axis along its
+    own +z (a board strapped flat, its normal pointing out of the leg): that part of the fitted
+    position is not the shank's direction and is taken off. ``None`` when the data cannot tell.
     """
     axes, block = _hip_axis_blocks(
         angle.up, angle.shank, window=round(_AXIS_WINDOW_S * sampling_rate_hz)
@@ -491,6 +494,7 @@ def refine_shank(
     )
     if p is None:
         return None
+    p = p - np.array([0.0, 0.0, sensor_offset_m])
     radius = float(np.linalg.norm(p))
     if not 0.45 <= radius <= 1.3:
         return None

@@ -126,6 +126,7 @@ def analyze_recording(recording: Recording, settings: Settings) -> SessionResult
             _interval_mask(angle.time_s, reps),
             sampling_rate_hz=fs,
             hip_line_segment_s=settings.hip_line_segment_s,
+            sensor_offset_m=settings.sensor_offset_m,
         )
         if refined is not None:
             angle = refined

@@ -99,6 +99,9 @@ class Settings:
     #: which sensor axis points along the shank toward the foot; ``auto`` = ``+x``, flipped when
     #: the recording shows that the axis points up the leg
     shank_axis: str = "auto"
+    #: the sensor's centre sits this far from the shank's axis along its own +z (strapped flat on
+    #: the skin, board normal out); corrects the shank direction measured from the reps, m
+    sensor_offset_m: float = 0.04
     #: a pause longer than this between reps ends a set, s
     rest_threshold_s: float = 15.0
     #: fewer reps than this are not a set (getting on the bench is not a set)
@@ -206,6 +209,7 @@ _OPTIONAL_TEXT = {"target_tempo"}
 #: durations, speeds, margins: a negative value is meaningless (0 disables where documented)
 _NON_NEGATIVE = {
     "rest_threshold_s",
+    "sensor_offset_m",
     "min_rom_deg",
     "partial_margin_deg",
     "hold_min_s",

@@ -1,0 +1,43 @@
+"""Every benchmark script in scripts/ runs once, in its quick mode, and prints its figures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def _run(name: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPTS / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_bench_accuracy_quick(shared_dir: Path) -> None:
+    out = _run("bench_accuracy.py", "--quick", "--shared", str(shared_dir))
+    assert "sets counted exactly" in out
+    assert "MAE peak_angle_deg" in out
+    assert "flag momentum" in out and "flag above_hip_line" in out
+    assert "PTE e5 (right ankle)" in out
+
+
+def test_bench_speed_quick() -> None:
+    out = _run("bench_speed.py", "--quick")
+    assert "imu analyze --no-plots" in out
+    assert "pandas import + read_csv" in out
+
+
+@pytest.mark.skipif(not (SCRIPTS / "bench_live.py").exists(), reason="no live benchmark yet")
+def test_bench_live_quick() -> None:
+    out = _run("bench_live.py", "--quick")
+    assert out.strip()
