@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import math
 import signal
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -350,6 +351,10 @@ def run(args: argparse.Namespace) -> int:
             f"recorded {outcome.rows} samples ({outcome.duration_s:.1f} s, {lost} lost{gaps}) "
             f"→ {outcome.csv_path}; {len(result.sets)} set(s), {result.rep_count} rep(s); "
             f"{len(written) + 1} file(s) in {analysis_dir}/"
+        )
+    if outcome.live_error is not None:
+        print(
+            f"imu record: warning: {outcome.live_error}; the recording is complete", file=sys.stderr
         )
     if outcome.error is not None:
         raise outcome.error  # the link gave up: what arrived before is recorded and analysed

@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -75,6 +76,8 @@ __all__ = [
 ]
 
 StatusCallback = Callable[[LinkStatus], None]
+
+log = logging.getLogger(__name__)
 
 #: LinkState → :attr:`imu.live.view.LiveState.connection` (None: keep the current one)
 _CONNECTION: dict[LinkState, str | None] = {
@@ -403,6 +406,8 @@ class RecordOutcome:
     error: SensorError | None = None
     #: stopped by a request (Ctrl-C, --max-duration-s) rather than the source ending
     stopped: bool = False
+    #: the live path (detector, view, cues) failed and was switched off; the recording went on
+    live_error: str | None = None
 
     @property
     def duration_s(self) -> float:
@@ -496,7 +501,8 @@ class LiveRecorder:
                     await self._stop_task
                 await self.source.__aexit__(None, None, None)
             if self.session is not None:
-                self._write_events(self.session.finish())
+                self._live(self.session.finish)
+                self.session.close()
             outcome.stats = self.source.stats
             self._update_status(self.source.stats, message="recording stopped")
         finally:
@@ -612,13 +618,29 @@ class LiveRecorder:
             outcome.gaps.append(event)
             self._write_line(event.to_dict())
         self._pending_gaps.clear()
-        self._write_events(session.feed(block.time_s, block.acc_g, block.gyro_dps))
+        self._live(lambda: session.feed(block.time_s, block.acc_g, block.gyro_dps))
         if (
             self.max_duration_s > 0
             and not self._stop.is_set()
             and outcome.duration_s >= self.max_duration_s
         ):
             self.request_stop()
+
+    def _live(self, step: Callable[[], list[LiveEvent]]) -> None:
+        """One step of the live path (detector, view, cues). The recording matters more than the
+        coaching: if the live path fails, it is switched off and the recording goes on."""
+        if self.outcome.live_error is not None:
+            return
+        try:
+            events = step()
+        except Exception as exc:
+            log.debug("live path failed", exc_info=True)
+            t = self.outcome.last_time_s
+            where = f" at {t:.2f} s" if t is not None else ""
+            self.outcome.live_error = f"the live path failed{where} ({type(exc).__name__}: {exc})"
+            self._message("live coaching stopped after an internal error; still recording")
+            return
+        self._write_events(events)
 
     def _write_line(self, obj: Mapping[str, Any]) -> None:
         if self._events is not None:
@@ -677,8 +699,7 @@ class LiveRecorder:
         self._update_status(self.source.stats, message=message)
 
     def _close(self) -> None:
-        if self.session is not None:
-            self.session.close()
+        """Close the files (also after an error: the CSV always ends on a whole row)."""
         if self._events is not None:
             self._events.close()
             self._events = None
