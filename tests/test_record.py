@@ -453,3 +453,50 @@ def test_a_failing_live_path_never_costs_the_recording(
     assert outcome.live_error is not None and "ValueError: boom" in outcome.live_error
     assert calls == 100  # switched off after the failure
     assert len(read_recording(tmp_path / "x.csv")) == len(rec)
+
+
+@pytest.mark.ble
+def test_ble_link_that_gives_up_keeps_and_analyses_what_arrived(
+    fake_bluez: StartFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s = ref_sensor(faults=Faults(disconnect_after_s=0.8, away_s=30.0))
+    fake = fake_bluez(s)
+    started = time.monotonic()
+    code, csv = record_ble(tmp_path, 20.0, "--reconnect-timeout-s", "1")
+    assert code == 1
+    assert time.monotonic() - started < 6.0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "gave up on IMU-REF 01" in err[0]
+    idx = fake.call(s.delivered_indices)
+    assert len(read_recording(csv)) == len(idx) > 50
+    assert (tmp_path / "ble" / "summary.json").is_file()
+
+
+@pytest.mark.ble
+def test_stop_while_connecting_ends_promptly_without_a_file(
+    fake_bluez: StartFake, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from imu.live.acquire import BleSource, LiveRecorder
+    from imu.settings import load_settings
+
+    fake_bluez(ref_sensor(faults=Faults(connect_hangs=True)))
+
+    async def go() -> Any:
+        recorder = LiveRecorder(
+            lambda on_status: BleSource(
+                "IMU-REF 01", rate_hz=100.0, connect_timeout_s=20.0, on_status=on_status
+            ),
+            settings=load_settings(),
+            csv_path=tmp_path / "x.csv",
+            events_path=tmp_path / "x" / "events.jsonl",
+        )
+        asyncio.get_running_loop().call_later(0.8, recorder.request_stop)
+        return await recorder.run()
+
+    started = time.monotonic()
+    outcome = asyncio.run(go())
+    assert time.monotonic() - started < 4.0
+    assert outcome.stopped and outcome.csv_path is None and outcome.rows == 0
+    assert not (tmp_path / "x.csv").exists()
