@@ -50,6 +50,8 @@ _RESIDUAL_FRAC = 0.25
 _MAX_BURSTS = 4
 #: the lowest crossing level as a fraction of the phase's peak rate
 _LEVEL_FRAC = 0.08
+#: a rep at a set's edge this long apart from it (at least) may be a straggler, s
+_STRAGGLER_PAUSE_S = 4.0
 #: a rep's shallower side must reach this share of the deeper side's depth
 _BALANCE = 0.6
 
@@ -588,6 +590,31 @@ def _trim_transitions(members: pd.DataFrame, *, edge_tolerance_deg: float) -> pd
             members = members.iloc[1:]
         if last_off and len(members) > 1:
             members = members.iloc[:-1]
+    return _trim_stragglers(members)
+
+
+def _trim_stragglers(members: pd.DataFrame) -> pd.DataFrame:
+    """Drop reps at a set's edges that stand apart from it: separated by a pause far longer than
+    the set's rhythm (over ``max(4 s, 4 × the median pause)``) and unlike its reps — a top held
+    far longer than usual, or a peak well below the others. Fidgeting while resting on the bench
+    before or after a set looks like that; a set's real first and last reps do not."""
+    while len(members) >= 4:
+        starts = members["start_s"].to_numpy()
+        ends = members["end_s"].to_numpy()
+        pauses = starts[1:] - ends[:-1]
+        limit = max(_STRAGGLER_PAUSE_S, 4.0 * float(np.median(pauses)))
+        holds = (members["top_end_s"] - members["top_start_s"]).to_numpy()
+        peaks = members["peak_angle_deg"].to_numpy()
+        roms = peaks - members["min_angle_deg"].to_numpy()
+        hold_limit = 2.0 * float(np.median(holds)) + 1.0
+        peak_floor = float(np.median(peaks)) - max(5.0, 0.3 * float(np.median(roms)))
+        unlike = (holds > hold_limit) | (peaks < peak_floor)
+        if pauses[-1] > limit and unlike[-1]:
+            members = members.iloc[:-1]
+        elif pauses[0] > limit and unlike[0]:
+            members = members.iloc[1:]
+        else:
+            break
     return members
 
 
