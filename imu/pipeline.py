@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -33,16 +34,20 @@ def analyze(
     exercise: str | None = None,
     config_path: str | os.PathLike[str] | None = None,
     settings: Settings | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> SessionResult:
     """Analyse a recording (a path to a contract CSV, or a :class:`Recording`).
 
     Settings come from ``settings`` if given, else from the exercise profile and the optional
-    TOML ``config_path``. Raises :class:`~imu.errors.ImuError` subclasses on bad input.
+    TOML ``config_path``. ``progress`` is called with the name of each stage as it starts.
+    Raises :class:`~imu.errors.ImuError` subclasses on bad input.
     """
     if settings is None:
         settings = load_settings(exercise=exercise, config_path=config_path)
+    if progress is not None:
+        progress("reading the recording")
     recording = source if isinstance(source, Recording) else read_recording(source)
-    return analyze_recording(recording, settings)
+    return analyze_recording(recording, settings, progress=progress)
 
 
 def _leg_length(settings: Settings, angle: LegAngle) -> LegLength:
@@ -99,13 +104,20 @@ def _interval_mask(time_s: np.ndarray, reps: pd.DataFrame) -> npt.NDArray[np.boo
     return np.cumsum(edges[:-1]) > 0
 
 
-def analyze_recording(recording: Recording, settings: Settings) -> SessionResult:
+def analyze_recording(
+    recording: Recording,
+    settings: Settings,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> SessionResult:
     """The pipeline on an in-memory recording."""
     if len(recording) < 2:
         raise RecordingError(
             recording.path, f"only {len(recording)} sample(s); at least two are needed"
         )
     fs = recording.sample_rate_hz
+    say = progress or (lambda _stage: None)
+    say("estimating the leg angle")
     angle = estimate_leg_angle(
         recording.time_s,
         recording.acc_g,
@@ -116,6 +128,7 @@ def analyze_recording(recording: Recording, settings: Settings) -> SessionResult
         hip_line_segment_s=settings.hip_line_segment_s,
         max_bridge_s=settings.max_bridge_s,
     )
+    say("finding sets and reps")
     candidates, reps = _segment(recording, angle, settings)
     if not reps.empty:
         # the strap is only roughly aligned: measure the shank's direction on the reps found,
@@ -143,6 +156,7 @@ def analyze_recording(recording: Recording, settings: Settings) -> SessionResult
                 min_set_reps=settings.min_set_reps,
             )
     leg = _leg_length(settings, angle)
+    say("judging form")
     sets = tuple(
         _build_set(
             k,

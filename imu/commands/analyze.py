@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,18 +94,33 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.recording) if args.recording else default_recording_path()
     if not args.recording and not path.exists():
         raise ImuError(f"the built-in recording {path} is missing; pass a recording CSV")
-    result = analyze(path, settings=settings)
-    written = write_outputs(
-        result,
-        args.out,
-        source_path=str(path),
-        argv=getattr(args, "argv", None),
-        plots=not args.no_plots,
-        plot_format=args.format,
-    )
+    with _progress(enabled=not args.quiet) as say:
+        result = analyze(path, settings=settings, progress=say)
+        if not args.no_plots:
+            say("drawing the charts")
+        written = write_outputs(
+            result,
+            args.out,
+            source_path=str(path),
+            argv=getattr(args, "argv", None),
+            plots=not args.no_plots,
+            plot_format=args.format,
+        )
     if not args.quiet:
         print_report(result, Path(args.out), len(written))
     return 0
+
+
+@contextlib.contextmanager
+def _progress(*, enabled: bool) -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr naming the stage at work, when stderr is a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda _stage: None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status("analysing…") as status:
+        yield lambda stage: status.update(f"{stage}…")
 
 
 def print_report(result: Any, out: Path, n_files: int) -> None:
