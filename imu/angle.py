@@ -572,9 +572,9 @@ class AngleEstimator:
         up, bias = self._runner.update(time_s, acc_g, gyro_dps)
         gyro_c = gyro_dps - bias
         shank = self._shank
-        raw = np.cross(shank, up)
+        raw = _cross(shank, up)
         h = self._axis(raw, up)
-        w = np.cross(h, shank)
+        w = _cross(h, shank)
         theta = np.arctan2(np.einsum("ij,j->i", up, shank), np.einsum("ij,ij->i", up, w))
         rate = np.einsum("ij,ij->i", gyro_c, h)
         return np.degrees(theta) - self.hip_line_offset_deg, rate
@@ -655,3 +655,10 @@ def _fallback_axes(total: FloatArray, shank: FloatArray, up: FloatArray) -> Floa
     if (~ok).any():
         out[~ok] = hip_axis(up[~ok], shank, window=1)
     return out
+
+
+def _cross(a: FloatArray, b: FloatArray) -> FloatArray:
+    """``np.cross`` for (n, 3) and (3,) operands without its per-call overhead (small chunks)."""
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack((a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0), axis=-1)

@@ -226,7 +226,7 @@ def test_memory_is_bounded_on_a_long_still_stream() -> None:
         gyro = rng.normal(0, 0.3, (t.size, 3))
         for i in range(0, t.size, 50):
             det.update(t[i : i + 50], acc[i : i + 50], gyro[i : i + 50])
-        sizes.append(det._hist.cols["t"].shape[0])  # noqa: SLF001 - the buffer's capacity
+        sizes.append(det._hist.cols["t"].shape[0])  # the buffer's capacity
     assert sizes[-1] == sizes[5] and sizes[-1] <= 2 * 60 * fs + 200
     assert det.state.total_reps == 0
 

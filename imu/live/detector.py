@@ -328,6 +328,7 @@ class _Rep:
     min_angle_deg: float | None = None
     peak_lowering_velocity_dps: float | None = None
     bottom_pause_s: float | None = None
+    peak_s: float | None = None  #: when the raw θ peaked, once the rep ended
     flags: list[str] = field(default_factory=list)
 
     def public(self) -> LiveRep:
@@ -561,23 +562,27 @@ class LiveDetector:
         from scipy import signal
 
         zi = self._zi.get(key)
-        if zi is None:
-            zi = self._zi_unit * x[0]
-        y, zi = signal.sosfilt(self._sos, x, zi=zi)
+        if zi is None:  # start settled at the first value
+            zi = self._zi_unit[..., None] * x[0] if x.ndim == 2 else self._zi_unit * x[0]
+        y, zi = signal.sosfilt(self._sos, x, axis=0, zi=zi)
         self._zi[key] = zi
         return np.asarray(y, dtype=np.float64)
 
-    def _shift_filter(self, key: str, delta: float) -> None:
-        if self._sos is not None and key in self._zi:
-            self._zi[key] = self._zi[key] + self._zi_unit * delta
+    def _shift_theta_filter(self, delta: float) -> None:
+        """Move the θ filter's state as if θ had always been ``delta`` higher."""
+        zi = self._zi.get("theta_rate")
+        if self._sos is not None and zi is not None:
+            zi = zi.copy()
+            zi[..., 0] += self._zi_unit * delta
+            self._zi["theta_rate"] = zi
 
     def _process(self, t: FloatArray, acc: FloatArray, gyro: FloatArray) -> None:
         assert self._estimator is not None
         theta0, rate = self._estimator.update(t, acc, gyro)
         self._calibrate(t, theta0)
         theta = theta0 - self._offset_deg
-        theta_c = self._filter("theta", theta)
-        v_c = self._filter("rate", rate)
+        both = self._filter("theta_rate", np.stack((theta, rate), axis=1))
+        theta_c, v_c = both[:, 0], both[:, 1]
         jitter = self._jitter(self._filter("rate2", v_c))
         leg_xy, leg_xx = self._leg_terms(theta, rate, acc)
         g0 = self._hist.end
@@ -616,8 +621,7 @@ class LiveDetector:
             values = np.concatenate(self._segment_values) if self._segment_values else None
             if values is not None and values.size:
                 new = float(np.median(values))
-                for key in ("theta",):
-                    self._shift_filter(key, -(new - self._offset_deg))
+                self._shift_theta_filter(-(new - self._offset_deg))
                 self._offset_deg = new
             self._segment_done = True
             self._segment_values = []
@@ -1150,8 +1154,10 @@ class LiveDetector:
         i0, i1 = np.searchsorted(t, [start, end])
         raw = self._hist.get("theta", g0, g + 1)[i0 : max(i1, i0 + 1)]
         if raw.size:
-            rep.peak_angle_deg = float(raw.max())
+            j = int(np.argmax(raw))
+            rep.peak_angle_deg = float(raw[j])
             rep.min_angle_deg = float(raw.min())
+            rep.peak_s = float(t[i0 + j])
         t_now = self._hist.at("t", g)
         self._emit(
             LiveEvent(
@@ -1241,14 +1247,21 @@ class LiveDetector:
         kept = done
         dropped: list[int] = []
         if done:
+            # the rep table offline's set rules read (segmentation.REP_COLUMNS)
             frame = pd.DataFrame(
                 {
                     "rep_index": [r.rep_index for r in done],
                     "start_s": [r.start_s for r in done],
-                    "start_angle_deg": [r.start_angle_deg for r in done],
-                    "end_angle_deg": [r.end_angle_deg for r in done],
+                    "top_start_s": [r.top_start_s for r in done],
+                    "top_end_s": [r.top_end_s for r in done],
+                    "end_s": [r.end_s for r in done],
+                    "peak_s": [r.peak_s for r in done],
                     "peak_angle_deg": [r.peak_angle_deg for r in done],
                     "min_angle_deg": [r.min_angle_deg for r in done],
+                    "start_angle_deg": [r.start_angle_deg for r in done],
+                    "end_angle_deg": [r.end_angle_deg for r in done],
+                    "peak_velocity_dps": [r.peak_velocity_dps for r in done],
+                    "peak_lowering_velocity_dps": [r.peak_lowering_velocity_dps for r in done],
                 }
             )
             trimmed = trim_transitions(frame, edge_tolerance_deg=_EDGE_TOLERANCE_DEG)
