@@ -573,49 +573,52 @@ def group_sets(
 
 
 def _trim_transitions(members: pd.DataFrame, *, edge_tolerance_deg: float) -> pd.DataFrame:
-    members = members.copy()
-    while len(members) >= 3:
-        bottoms = np.concatenate(
-            (members["start_angle_deg"].to_numpy(), members["end_angle_deg"].to_numpy())
-        )
-        bottom = float(np.median(bottoms))
-        rom = float(np.median(members["peak_angle_deg"] - members["min_angle_deg"]))
+    """The set's reps without transitions and stragglers at its edges (see :func:`group_sets`)."""
+    col = {
+        c: members[c].to_numpy(dtype=np.float64)
+        for c in ("start_s", "top_start_s", "top_end_s", "end_s", "peak_angle_deg",
+                  "min_angle_deg", "start_angle_deg", "end_angle_deg")
+    }  # fmt: skip
+    a, b = 0, len(members)
+    while b - a >= 3:
+        bottom = float(np.median(np.concatenate((col["start_angle_deg"][a:b],
+                                                 col["end_angle_deg"][a:b]))))  # fmt: skip
+        rom = float(np.median(col["peak_angle_deg"][a:b] - col["min_angle_deg"][a:b]))
         tol = max(edge_tolerance_deg, 0.5 * rom)
-        first, last = members.iloc[0], members.iloc[-1]
-        first_off = abs(first["start_angle_deg"] - bottom) > tol
-        last_off = abs(last["end_angle_deg"] - bottom) > tol
+        first_off = abs(col["start_angle_deg"][a] - bottom) > tol
+        last_off = abs(col["end_angle_deg"][b - 1] - bottom) > tol
         if not (first_off or last_off):
             break
         if first_off:
-            members = members.iloc[1:]
-        if last_off and len(members) > 1:
-            members = members.iloc[:-1]
-    return _trim_stragglers(members)
+            a += 1
+        if last_off and b - a > 1:
+            b -= 1
+    a, b = _trim_stragglers(col, a, b)
+    return members.iloc[a:b].copy()
 
 
-def _trim_stragglers(members: pd.DataFrame) -> pd.DataFrame:
+def _trim_stragglers(col: dict[str, FloatArray], a: int, b: int) -> tuple[int, int]:
     """Drop reps at a set's edges that stand apart from it: separated by a pause far longer than
     the set's rhythm (over ``max(4 s, 4 × the median pause)``) and unlike its reps — a top held
     far longer than usual, or a peak well below the others. Fidgeting while resting on the bench
-    before or after a set looks like that; a set's real first and last reps do not."""
-    while len(members) >= 4:
-        starts = members["start_s"].to_numpy()
-        ends = members["end_s"].to_numpy()
-        pauses = starts[1:] - ends[:-1]
+    before or after a set looks like that; a set's real first and last reps do not. Works on the
+    reps ``[a, b)`` of the columns ``col`` and returns the range kept."""
+    while b - a >= 4:
+        pauses = col["start_s"][a + 1 : b] - col["end_s"][a : b - 1]
         limit = max(_STRAGGLER_PAUSE_S, 4.0 * float(np.median(pauses)))
-        holds = (members["top_end_s"] - members["top_start_s"]).to_numpy()
-        peaks = members["peak_angle_deg"].to_numpy()
-        roms = peaks - members["min_angle_deg"].to_numpy()
+        holds = col["top_end_s"][a:b] - col["top_start_s"][a:b]
+        peaks = col["peak_angle_deg"][a:b]
+        roms = peaks - col["min_angle_deg"][a:b]
         hold_limit = 2.0 * float(np.median(holds)) + 1.0
         peak_floor = float(np.median(peaks)) - max(5.0, 0.3 * float(np.median(roms)))
         unlike = (holds > hold_limit) | (peaks < peak_floor)
         if pauses[-1] > limit and unlike[-1]:
-            members = members.iloc[:-1]
+            b -= 1
         elif pauses[0] > limit and unlike[0]:
-            members = members.iloc[1:]
+            a += 1
         else:
             break
-    return members
+    return a, b
 
 
 # --------------------------------------------------------------------------------------------
