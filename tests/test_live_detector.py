@@ -238,3 +238,18 @@ def test_bad_input_is_refused() -> None:
     assert det.update(np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3))) == []
     with pytest.raises(Exception, match="sampling rate"):
         LiveDetector(load_settings(), sampling_rate_hz=0.0)
+
+
+def test_hip_line_segment_calibrates_once_it_has_passed() -> None:
+    """A "legs held in line" segment sets the hip line from its median θ, from its end on; the
+    events still do not depend on where the chunks break."""
+    rec = short_session().recording
+    s = load_settings(overrides={"hip_line_segment_s": (1.0, 3.0)})
+    whole = stream(rec, s, len(rec))
+    same_events(stream(rec, s, 7), whole)
+    det = LiveDetector(s, sampling_rate_hz=rec.sample_rate_hz)
+    det.update(rec.time_s, rec.acc_g, rec.gyro_dps)
+    plain = LiveDetector(load_settings(), sampling_rate_hz=rec.sample_rate_hz)
+    plain.update(rec.time_s, rec.acc_g, rec.gyro_dps)
+    assert det.state.theta_deg is not None and plain.state.theta_deg is not None
+    assert det.state.theta_deg != pytest.approx(plain.state.theta_deg, abs=1.0)

@@ -30,19 +30,23 @@ Warnings
     :func:`~imu.form.momentum_flag`); ``drop``, ``no_hold`` and ``partial`` (the peak rule) with
     ``rep_end``.
 
-Sets (numbered like offline; documented in the README)
+Sets (numbered like offline)
     The first rep counted after a break longer than ``rest_threshold_s`` (offline's rule, from
     the previous rep's end to this one's start) opens a set: ``set_start`` then ``rep``. Reps are
-    counted at once, also the first ones. ``set_end`` is announced once the leg has been back
-    at the bottom for ``wait = clamp(2 × the set's median bottom pause + 1.5 s, 4 s,
-    rest_threshold_s)`` with no rise under way; it carries the set's final ``rep_count`` after
-    offline's edge rule (:func:`~imu.segmentation.trim_transitions`: a first or last rep that
-    starts or ends far from the set's usual bottom — getting on or off the bench — is dropped;
-    its number is listed in ``cancelled_reps``). A set left with fewer than ``min_set_reps`` reps
-    is announced as ``set_cancelled`` instead, and its number is used again by the next set.
-    Until ``rest_threshold_s`` has passed the announcement is provisional: a rep starting within
-    it belongs to the same set (``set_resumed``, counting on), exactly as offline would group it.
-    The last ``set_end``/``set_cancelled`` of a set index is its final word.
+    counted at once, the first ones too. ``set_end`` is announced once the leg has been back at
+    the bottom for ``wait = clamp(2 × the set's median bottom pause + 1.5 s, 4 s,
+    rest_threshold_s)`` with no rep under way (a rise that has not become a rep within
+    ``_RISE_HOLD_S`` no longer counts as under way). It carries the set's final ``rep_count``
+    after offline's edge rules (:func:`~imu.segmentation.trim_transitions`: a first or last rep
+    that starts or ends far from the set's usual bottom — getting on or off the bench — or stands
+    apart from the set is dropped; its number is listed in ``cancelled_reps``). A set with fewer
+    than ``min_set_reps`` reps is not a set: nothing is said until ``rest_threshold_s`` has
+    passed, then ``set_cancelled``, and its number is used again by the next set (at once if its
+    only rep was withdrawn). Until ``rest_threshold_s`` has passed an announcement is
+    provisional: a rep starting within it belongs to the same set (``set_resumed``, counting on),
+    exactly as offline would group it. The last ``set_end``/``set_cancelled`` of a set index is
+    its final word. A rep withdrawn at its end (``rep_cancelled``: offline would not keep it once
+    both its sides are known) frees its number for the next rep.
 
 Every event fires at a sample: ``t_s`` is the time of the sample at which its condition became
 true, which is the last sample the live path had seen when the data arrive one sample at a time.
@@ -321,6 +325,7 @@ class _Rep:
     watch_t: float  #: counted (or continued by a merged rise) at this time, s
     peak_c: float = math.inf  #: causal θ at the zig-zag peak, once confirmed
     peak_t: float = math.inf  #: its time
+    zz_peak_g: int = -1  #: its sample
     confirmed: bool = False
     top_end_s: float | None = None
     end_s: float | None = None
@@ -810,6 +815,7 @@ class LiveDetector:
         """The leg came down ``min_rom/2`` from the rep's peak: measure it once at the bottom."""
         rep.confirmed = True
         rep.peak_c, rep.peak_t = peak_c, self._hist.at("t", peak_g)
+        rep.zz_peak_g = peak_g
         if self._to_complete is not None and self._to_complete is not rep:
             self._complete(self._to_complete, g)
         self._to_complete, self._stop_g = rep, None
@@ -1095,8 +1101,10 @@ class LiveDetector:
         settings = self.settings
         first = min(rep.start_g, rep.peak_g - self._side_n)
         g0, t, th, v = self._segment(first - self._pad_n, g)
+        # the rep's peak: up to the zig-zag's (the causal θ lags), not a next rise already begun
         p0 = max(0, min(rep.start_g, rep.peak_g) - g0)
-        p = p0 + int(np.argmax(th[p0:]))
+        p1 = min(g, max(rep.peak_g, rep.zz_peak_g) + self._complete_n) - g0
+        p = p0 + int(np.argmax(th[p0 : max(p0, p1) + 1]))
         a = max(rep.prev_peak_g - g0, p - self._side_n, 0)
         left_valley = a + int(np.argmin(th[a : p + 1]))
         right_valley = p + int(np.argmin(th[p:]))
@@ -1211,6 +1219,20 @@ class LiveDetector:
                 detail=reason,
             )
         )
+        if cur is not None and not cur.reps and not cur.announced:
+            # its only rep was not one: the set never was (its number is used again)
+            self._set = None
+            self._emit(
+                LiveEvent(
+                    "set_cancelled",
+                    self._hist.at("t", g),
+                    set_index=cur.index,
+                    rep_count=0,
+                    counted=0,
+                    cancelled_reps=(),
+                    detail="its only rep was withdrawn",
+                )
+            )
 
     # sets
 
