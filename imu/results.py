@@ -39,7 +39,12 @@ class Flag:
     unit: str = ""  #: its unit, e.g. ``deg``
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "evidence": self.evidence, "value": _num(self.value), "unit": self.unit}
+        return {
+            "name": self.name,
+            "evidence": self.evidence,
+            "value": _num(self.value),
+            "unit": self.unit,
+        }
 
 
 @dataclass(frozen=True)
@@ -250,10 +255,24 @@ class SessionResult:
                 d["rep"] = d.pop("index")
                 rows.append(d)
         columns = [
-            "set", "rep", "start_s", "top_start_s", "top_end_s", "end_s", "concentric_s",
-            "top_hold_s", "eccentric_s", "bottom_pause_s", "peak_angle_deg", "min_angle_deg",
-            "rom_deg", "peak_velocity_dps", "peak_lowering_velocity_dps", "foot_height_cm",
-            "flags", "on_tempo",
+            "set",
+            "rep",
+            "start_s",
+            "top_start_s",
+            "top_end_s",
+            "end_s",
+            "concentric_s",
+            "top_hold_s",
+            "eccentric_s",
+            "bottom_pause_s",
+            "peak_angle_deg",
+            "min_angle_deg",
+            "rom_deg",
+            "peak_velocity_dps",
+            "peak_lowering_velocity_dps",
+            "foot_height_cm",
+            "flags",
+            "on_tempo",
         ]
         frame = pd.DataFrame(rows, columns=columns)
         return frame.set_index(["set", "rep"])
