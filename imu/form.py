@@ -36,7 +36,7 @@ from imu.recording import GRAVITY_MPS2
 from imu.results import Flag
 from imu.settings import Settings
 
-__all__ = ["LegLength", "RepKinematics", "estimate_leg_length", "momentum_flag", "rep_flags"]
+__all__ = ["LegLength", "RepKinematics", "momentum_flag", "rep_flags"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -53,43 +53,6 @@ class LegLength:
     length_m: float
     source: str  #: ``option``, ``estimated`` or ``default``
     note: str
-
-
-def estimate_leg_length(
-    theta_deg: FloatArray,
-    rate_dps: FloatArray,
-    acc_along_g: FloatArray,
-    *,
-    hip_line_offset_deg: float,
-    min_rate_dps: float = 60.0,
-    min_samples: int = 40,
-) -> LegLength:
-    """Radius of the ankle about the hip from the centripetal acceleration.
-
-    Along the shank the accelerometer reads ``sin θ − r·ω²/g``; a least-squares fit of
-    ``sin θ − reading`` against ``ω²/g`` over fast samples gives ``r``. Slow sessions or an
-    implausible fit fall back to :data:`DEFAULT_LEG_LENGTH_M`, and the note says so.
-    """
-    omega = np.radians(rate_dps)
-    fast = np.abs(rate_dps) > min_rate_dps
-    if int(fast.sum()) >= min_samples:
-        elev = np.radians(theta_deg[fast] + hip_line_offset_deg)
-        x = omega[fast] ** 2 / GRAVITY_MPS2
-        y = np.sin(elev) - acc_along_g[fast]
-        r = float(np.dot(x, y) / np.dot(x, x))
-        if 0.45 <= r <= 1.3:
-            return LegLength(
-                r,
-                "estimated",
-                f"leg length {r:.2f} m estimated from the centripetal acceleration "
-                f"({int(fast.sum())} fast samples); set --leg-length-m for exact foot heights",
-            )
-    return LegLength(
-        DEFAULT_LEG_LENGTH_M,
-        "default",
-        f"leg length not measurable from this recording; assumed {DEFAULT_LEG_LENGTH_M} m "
-        "(set --leg-length-m for exact foot heights)",
-    )
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ _RISE_HOLD_S = 3.0
 _EDGE_TOLERANCE_DEG = 15.0
 #: a chunk is worked through in blocks of at most this many samples (bounds the searches)
 _BLOCK = 512
-#: leg-length fit (as imu.form.estimate_leg_length)
+#: streaming leg-length fit from the centripetal acceleration (sin θ − reading ∝ r·ω²/g)
 _LEG_MIN_RATE_DPS = 60.0
 _LEG_MIN_SAMPLES = 40
 #: noise-floor histogram: |Δv| in log-spaced bins from 1e-6 to 1e3 °/s
