@@ -47,6 +47,31 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_chart_arguments(parser: Any) -> None:
+    """``--no-plots`` and ``--format`` (analyze, replay, record)."""
+    parser.add_argument("--no-plots", action="store_true", help="skip the charts")
+    parser.add_argument(
+        "--format", choices=["png", "svg", "pdf"], default="png", help="chart format"
+    )
+
+
+def add_live_arguments(parser: Any, *, audio_note: str = "") -> None:
+    """``--view`` and ``--audio`` for the live path (replay, record)."""
+    parser.add_argument(
+        "--view",
+        choices=["auto", "live", "plain", "off"],
+        default="auto",
+        help="live display: auto (live on a terminal, else plain lines), live, plain, off",
+    )
+    parser.add_argument(
+        "--audio",
+        choices=["auto", "quiet", "speech", "tones", "bell"],
+        default="auto",
+        help="cues: auto (speech, tones or bell, whatever works), speech, tones, bell, quiet"
+        + audio_note,
+    )
+
+
 def settings_from_args(args: argparse.Namespace) -> Any:
     from imu.settings import load_settings
 
@@ -80,8 +105,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("recording", nargs="?", help="recording CSV (default: the built-in demo)")
     p.add_argument("--out", metavar="DIR", default="out", help="output folder (default: out)")
-    p.add_argument("--no-plots", action="store_true", help="skip the charts")
-    p.add_argument("--format", choices=["png", "svg", "pdf"], default="png", help="chart format")
+    add_chart_arguments(p)
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     add_settings_arguments(p)
 

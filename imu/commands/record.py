@@ -18,7 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imu.commands.analyze import add_settings_arguments, settings_from_args
+from imu.commands.analyze import (
+    add_chart_arguments,
+    add_live_arguments,
+    add_settings_arguments,
+    settings_from_args,
+)
 from imu.errors import ConfigError, ImuError
 
 if TYPE_CHECKING:
@@ -108,21 +113,9 @@ def register(sub: Any) -> None:
         help="stop by itself after S seconds of recording (default: until Ctrl-C)",
     )
     out.add_argument("--leg", choices=("left", "right"), help="the ankle wearing the sensor")
-    out.add_argument("--no-plots", action="store_true", help="skip the charts")
-    out.add_argument("--format", choices=["png", "svg", "pdf"], default="png", help="chart format")
+    add_chart_arguments(out)
     live = p.add_argument_group("live view and cues")
-    live.add_argument(
-        "--view",
-        choices=["auto", "live", "plain", "off"],
-        default="auto",
-        help="live display: auto (live on a terminal, else plain lines), live, plain, off",
-    )
-    live.add_argument(
-        "--audio",
-        choices=["auto", "quiet", "speech", "tones", "bell"],
-        default="auto",
-        help="cues: auto (speech, tones or bell, whatever works), speech, tones, bell, quiet",
-    )
+    add_live_arguments(live)
     live.add_argument(
         "--metronome",
         action="store_true",

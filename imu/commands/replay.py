@@ -14,7 +14,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-from imu.commands.analyze import add_settings_arguments, print_report, settings_from_args
+from imu.commands.analyze import (
+    add_chart_arguments,
+    add_live_arguments,
+    add_settings_arguments,
+    print_report,
+    settings_from_args,
+)
 from imu.errors import ConfigError
 
 EVENTS_FILE = "events.jsonl"
@@ -45,21 +51,8 @@ def register(sub: Any) -> None:
         metavar="N",
         help="samples per block fed to the live path (default: 50 ms worth, like BLE packets)",
     )
-    p.add_argument(
-        "--view",
-        choices=["auto", "live", "plain", "off"],
-        default="auto",
-        help="live display: auto (live on a terminal, else plain lines), live, plain, off",
-    )
-    p.add_argument(
-        "--audio",
-        choices=["auto", "quiet", "speech", "tones", "bell"],
-        default="auto",
-        help="cues: auto (speech, tones or bell, whatever works), … or quiet "
-        "(at --speed 0 nothing is played)",
-    )
-    p.add_argument("--no-plots", action="store_true", help="skip the charts")
-    p.add_argument("--format", choices=["png", "svg", "pdf"], default="png", help="chart format")
+    add_live_arguments(p, audio_note=" (at --speed 0 nothing is played)")
+    add_chart_arguments(p)
     p.add_argument(
         "--quiet", "-q", action="store_true", help="no view, no sound, print nothing but errors"
     )
