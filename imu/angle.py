@@ -53,7 +53,7 @@ _AXES = {
     "-z": (2, -1.0),
 }
 #: a recording whose median along-shank reading is above this (in g) has the axis pointing up
-_FLIP_MEDIAN_G = 0.35
+_FLIP_MEDIAN_G = 0.5
 #: seconds of the initial posture fed to VQF before the data so its tilt starts converged
 _WARMUP_S = 12.0
 #: VQF settings: cheap sensors have gyro biases of several °/s (VQF clips its estimate at 2 °/s by
