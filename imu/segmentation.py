@@ -34,13 +34,11 @@ __all__ = [
     "detect_reps",
     "group_sets",
     "lowpass",
-    "near_bottom",
     "noise_floor_dps",
     "onset_time",
     "phase_bounds",
     "rep_bottoms",
     "rise_bottom",
-    "trim_transitions",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -628,24 +626,6 @@ def _trim_stragglers(col: dict[str, FloatArray], a: int, b: int) -> tuple[int, i
 # offline rules to a rolling buffer. Thin public forms of the functions above.
 
 
-def near_bottom(
-    theta_s: FloatArray,
-    v: FloatArray,
-    p: int,
-    valley: int,
-    floor_dps: float,
-    *,
-    forward: bool,
-    depth_min: float,
-    min_rest: int,
-) -> int:
-    """Index of a rep's bottom beside peak ``p``, no further than ``valley`` (as in
-    :func:`detect_reps`): the first stop at least ``depth_min`` below the peak."""
-    return _near_bottom(
-        theta_s, v, p, valley, floor_dps, forward=forward, depth_min=depth_min, min_rest=min_rest
-    )
-
-
 def _bottom_search(min_rom_deg: float, sampling_rate_hz: float) -> tuple[float, int]:
     """``depth_min`` and ``min_rest`` of :func:`_near_bottom` for a rep."""
     return 0.5 * min_rom_deg, max(2, round(0.3 * sampling_rate_hz))
@@ -729,11 +709,6 @@ def phase_bounds(
         return None
     phase, vmax = found
     return phase.start, phase.end, vmax
-
-
-def trim_transitions(members: pd.DataFrame, *, edge_tolerance_deg: float = 15.0) -> pd.DataFrame:
-    """The reps of one set without the transitions at its edges (as in :func:`group_sets`)."""
-    return _trim_transitions(members, edge_tolerance_deg=edge_tolerance_deg)
 
 
 def top_agrees(

@@ -36,10 +36,11 @@ Sets (numbered like offline)
     counted at once, the first ones too. ``set_end`` is announced once the leg has been back at
     the bottom for ``wait = clamp(2 × the set's median bottom pause + 1.5 s, 4 s,
     rest_threshold_s)`` with no rep under way (a rise that has not become a rep within
-    ``_RISE_HOLD_S`` no longer counts as under way). It carries the set's final ``rep_count``
-    after offline's edge rules (:func:`~imu.segmentation.trim_transitions`: a first or last rep
-    that starts or ends far from the set's usual bottom — getting on or off the bench — or stands
-    apart from the set is dropped; its number is listed in ``cancelled_reps``). A set with fewer
+    ``_RISE_HOLD_S`` no longer counts as under way). Its ``rep_count`` is the set judged by
+    offline's own rules — :func:`~imu.segmentation.detect_reps` and
+    :func:`~imu.segmentation.group_sets` run on the samples the set spans, kept in the history —
+    so getting on or off the bench, or fidgeting apart from the set, is dropped; the live reps
+    those rules do not keep are listed in ``cancelled_reps``. A set with fewer
     than ``min_set_reps`` reps is not a set: nothing is said until ``rest_threshold_s`` has
     passed, then ``set_cancelled``, and its number is used again by the next set (at once if its
     only rep was withdrawn). Until ``rest_threshold_s`` has passed an announcement is
@@ -72,13 +73,14 @@ from imu.form import DEFAULT_LEG_LENGTH_M, RepKinematics, momentum_flag, rep_fla
 from imu.recording import GRAVITY_MPS2
 from imu.results import RepResult
 from imu.segmentation import (
+    detect_reps,
+    group_sets,
     lowpass,
     noise_floor_dps,
     phase_bounds,
     rep_bottoms,
     rise_bottom,
     top_agrees,
-    trim_transitions,
 )
 from imu.settings import Settings
 from imu.summary import tempo_string
@@ -109,7 +111,7 @@ _STARTUP_S = 1.0
 #: which reaches 5 s back and 5 s ahead; a shorter trailing one follows a posture change as fast)
 _AXIS_WINDOW_S = 5.0
 #: samples kept for the rolling judgements, s (≥ a rep's longest side plus margins)
-_HISTORY_S = 45.0
+_HISTORY_S = 240.0
 #: offline defaults of :func:`imu.segmentation.detect_reps`
 _MAX_SIDE_S = 12.0
 _MAX_REP_S = 30.0
@@ -136,8 +138,6 @@ _SET_END_PAUSE_FACTOR = 2.0
 _SET_END_MARGIN_S = 1.5
 #: a rise still uncounted this long after it began (a drift, a fidget) no longer delays set_end, s
 _RISE_HOLD_S = 3.0
-#: offline's edge tolerance for transitions (group_sets' default)
-_EDGE_TOLERANCE_DEG = 15.0
 #: a chunk is worked through in blocks of at most this many samples (bounds the searches)
 _BLOCK = 512
 #: streaming leg-length fit from the centripetal acceleration (sin θ − reading ∝ r·ω²/g)
@@ -433,6 +433,7 @@ class LiveDetector:
         self._hist = _History(
             max(self._side_n + 4 * self._pad_n, int(_HISTORY_S * self.sampling_rate_hz))
         )
+        # a whole set stays in the history, so that it can be judged by offline's rules
         self._samples = 0
         self._gaps = 0
         self._last_t: float | None = None
@@ -1236,6 +1237,45 @@ class LiveDetector:
 
     # sets
 
+    def _rejudge_set(self, done: list[_Rep], g: int) -> tuple[list[_Rep], list[int], int]:
+        """The set judged by offline's own rules (:func:`~imu.segmentation.detect_reps` and
+        :func:`~imu.segmentation.group_sets`) on the samples it spans: the live reps those rules
+        keep, the live reps they drop, and the set's rep count as offline would give it."""
+        fs = self.sampling_rate_hz
+        g0 = max(self._hist.first, done[0].start_g - int((_MAX_SIDE_S + 1.0) * fs))
+        t = self._hist.get("t", g0, g + 1)
+        st = self.settings
+        candidates = detect_reps(
+            t,
+            self._hist.get("theta", g0, g + 1),
+            self._hist.get("rate", g0, g + 1),
+            sampling_rate_hz=fs,
+            min_rom_deg=st.min_rom_deg,
+            top_min_deg=st.top_min_deg,
+            smoothing_cutoff_hz=st.smoothing_cutoff_hz,
+            static_theta_deg=self._hist.get("static", g0, g + 1),
+        )
+        grouped = group_sets(candidates, rest_threshold_s=st.rest_threshold_s, min_set_reps=1)
+        span = (done[0].start_s, float(done[-1].end_s or done[-1].top_start_s))
+        best: pd.DataFrame | None = None
+        best_overlap = 0.0
+        for _, members in grouped.groupby("set_id"):
+            a, b = float(members["start_s"].min()), float(members["end_s"].max())
+            overlap = min(b, span[1]) - max(a, span[0])
+            if overlap > best_overlap:
+                best, best_overlap = members, overlap
+        if best is None:
+            return [], [r.rep_index for r in done], 0
+        # a live rep is kept if an offline rep has its top within the live rep
+        tops = 0.5 * (best["top_start_s"].to_numpy() + best["top_end_s"].to_numpy())
+        kept = [
+            r
+            for r in done
+            if np.any((tops >= r.start_s - 0.3) & (tops <= float(r.end_s or r.start_s) + 0.3))
+        ]
+        dropped = [r.rep_index for r in done if r not in kept]
+        return kept, dropped, len(best)
+
     def _set_deadline(self) -> float | None:
         cur = self._set
         if cur is None or cur.announced or self._to_complete is not None:
@@ -1269,28 +1309,10 @@ class LiveDetector:
         kept = done
         dropped: list[int] = []
         if done:
-            # the rep table offline's set rules read (segmentation.REP_COLUMNS)
-            frame = pd.DataFrame(
-                {
-                    "rep_index": [r.rep_index for r in done],
-                    "start_s": [r.start_s for r in done],
-                    "top_start_s": [r.top_start_s for r in done],
-                    "top_end_s": [r.top_end_s for r in done],
-                    "end_s": [r.end_s for r in done],
-                    "peak_s": [r.peak_s for r in done],
-                    "peak_angle_deg": [r.peak_angle_deg for r in done],
-                    "min_angle_deg": [r.min_angle_deg for r in done],
-                    "start_angle_deg": [r.start_angle_deg for r in done],
-                    "end_angle_deg": [r.end_angle_deg for r in done],
-                    "peak_velocity_dps": [r.peak_velocity_dps for r in done],
-                    "peak_lowering_velocity_dps": [r.peak_lowering_velocity_dps for r in done],
-                }
-            )
-            trimmed = trim_transitions(frame, edge_tolerance_deg=_EDGE_TOLERANCE_DEG)
-            keep_idx = set(trimmed["rep_index"].tolist())
-            kept = [r for r in done if r.rep_index in keep_idx]
-            dropped = [r.rep_index for r in done if r.rep_index not in keep_idx]
-        cancelled = len(kept) < self.settings.min_set_reps
+            kept, dropped, offline_count = self._rejudge_set(done, g)
+        else:
+            offline_count = 0
+        cancelled = offline_count < self.settings.min_set_reps
         cur.announced, cur.cancelled = True, cancelled
         t_now = self._hist.at("t", g)
         self._emit(
@@ -1298,7 +1320,7 @@ class LiveDetector:
                 "set_cancelled" if cancelled else "set_end",
                 t_now,
                 set_index=cur.index,
-                rep_count=len(kept),
+                rep_count=offline_count,
                 counted=len(cur.reps),
                 cancelled_reps=tuple(dropped),
                 start_s=kept[0].start_s if kept else None,
