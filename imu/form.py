@@ -92,14 +92,19 @@ def _coast_deg(k: RepKinematics, *, leg_length_m: float) -> tuple[float, float]:
 
 
 def _bounce(k: RepKinematics, settings: Settings) -> float:
-    """Rate swing (°/s) from lowering into lifting around the rep's start."""
+    """Rate swing (°/s) from lowering into lifting around the rep's start — 0 unless the leg
+    also leaves the bottom fast (at least half the bounce threshold within the window): a
+    controlled lift straight after a dropped rep is not a bounce."""
     w = settings.bounce_window_s
     t, v = k.time_s, k.rate_dps
     before = v[(t >= k.start_s - w) & (t < k.start_s + 0.25 * w)]
     after = v[(t >= k.start_s) & (t < k.start_s + w)]
     if before.size == 0 or after.size == 0:
         return 0.0
-    return float(max(0.0, after.max()) - min(0.0, before.min()))
+    lift = float(after.max())
+    if lift < 0.5 * settings.bounce_velocity_dps:
+        return 0.0
+    return float(lift - min(0.0, before.min()))
 
 
 def momentum_flag(
