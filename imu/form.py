@@ -10,7 +10,8 @@ Flags (snake_case, documented in the README):
     gravity alone would slow a freely swinging straight leg, ``(3g / 2L)·cos θ``, over at least
     ``coast_min_deg`` (muscles that still press make the leg slow down more gently);
     *bounce* — the leg reverses at the bottom from lowering to lifting by more than
-    ``bounce_velocity_dps`` within ``bounce_window_s``, with no pause;
+    ``bounce_velocity_dps`` within ``bounce_window_s``, with no pause, and leaves the bottom at
+    least half that fast;
     *swing-through* — the leg swings more than ``swing_through_deg`` past hanging vertical, under
     the bench (machine).
 ``drop``
