@@ -600,9 +600,10 @@ def _trim_transitions(members: pd.DataFrame, *, edge_tolerance_deg: float) -> pd
 def _trim_stragglers(col: dict[str, FloatArray], a: int, b: int) -> tuple[int, int]:
     """Drop reps at a set's edges that stand apart from it: separated by a pause far longer than
     the set's rhythm (over ``max(4 s, 4 × the median pause)``) and unlike its reps — a top held
-    far longer than usual, or a peak well below the others. Fidgeting while resting on the bench
-    before or after a set looks like that; a set's real first and last reps do not. Works on the
-    reps ``[a, b)`` of the columns ``col`` and returns the range kept."""
+    far longer than usual, or a peak well below the others — a whole run of such reps at once.
+    Fidgeting while resting on the bench before or after a set looks like that; a set's real
+    first and last reps do not. Never trims half the set or more. Works on the reps ``[a, b)`` of
+    the columns ``col`` and returns the range kept."""
     while b - a >= 4:
         pauses = col["start_s"][a + 1 : b] - col["end_s"][a : b - 1]
         limit = max(_STRAGGLER_PAUSE_S, 4.0 * float(np.median(pauses)))
@@ -612,10 +613,18 @@ def _trim_stragglers(col: dict[str, FloatArray], a: int, b: int) -> tuple[int, i
         hold_limit = 2.0 * float(np.median(holds)) + 1.0
         peak_floor = float(np.median(peaks)) - max(5.0, 0.3 * float(np.median(roms)))
         unlike = (holds > hold_limit) | (peaks < peak_floor)
-        if pauses[-1] > limit and unlike[-1]:
-            b -= 1
-        elif pauses[0] > limit and unlike[0]:
-            a += 1
+        if unlike.all():
+            break
+        n = b - a
+        # the run of unlike reps at the end (start), cut where a long pause parts it from the set
+        tail = n - int(np.argmin(unlike[::-1]))
+        cut = next((j for j in range(tail, n) if pauses[j - 1] > limit), None)
+        head = int(np.argmin(unlike))
+        lead = next((j for j in range(head, 0, -1) if pauses[j - 1] > limit), None)
+        if cut is not None and n - cut <= cut:
+            b = a + cut
+        elif lead is not None and lead <= n - lead:
+            a = a + lead
         else:
             break
     return a, b

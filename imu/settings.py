@@ -109,7 +109,7 @@ class Settings:
     #: a rep must move the leg at least this far (bottom to top), °
     min_rom_deg: float = 8.0
     #: a rep's peak must reach at least this θ to count at all (lower = walking, fidgeting), °
-    top_min_deg: float = -35.0
+    top_min_deg: float = -40.0
     #: reps peaking more than this below the hip line (or the set's typical peak) are ``partial``, °
     partial_margin_deg: float = 12.0
     #: a top hold shorter than this is ``no_hold``, s (0 disables)
