@@ -157,12 +157,12 @@ class _Timeline:
         t3 = t2 + float(rng.uniform(1.2, 2.2))
         return [0.0, t1, t2], [r_stand, r1, r1], [p_stand, p1, p1], t3
 
-    def mount_then_set(self, n_reps: int, set_index: int) -> None:
-        times, rots, poss, total = self._mount_keys()
+    def _set(self, start_s: float, n_reps: int, set_index: int) -> tuple[SetMotion, SetSegment]:
+        """A set's rep motion from ``start_s`` and the segment that carries it."""
         motion = build_set(
             self.rng,
             setup=self.spec.setup,
-            start_s=self.t + total,
+            start_s=start_s,
             n_reps=n_reps,
             kind_probabilities=self.spec.rep_mix.probabilities(self.spec.setup),
             bottom_deg=self.bottom_deg,
@@ -177,6 +177,11 @@ class _Timeline:
             sway_deg=self.spec.sway_deg,
             wobble_deg=self.spec.wobble_deg,
         )
+        return motion, seg
+
+    def mount_then_set(self, n_reps: int, set_index: int) -> None:
+        times, rots, poss, total = self._mount_keys()
+        motion, seg = self._set(self.t + total, n_reps, set_index)
         r_on, p_on = seg.start()
         mount = KeyframeSegment(
             self.geometry,
@@ -190,24 +195,7 @@ class _Timeline:
         self.sets.append(_PlannedSet(seg, motion))
 
     def next_set_on_setup(self, n_reps: int, set_index: int) -> None:
-        motion = build_set(
-            self.rng,
-            setup=self.spec.setup,
-            start_s=self.t,
-            n_reps=n_reps,
-            kind_probabilities=self.spec.rep_mix.probabilities(self.spec.setup),
-            bottom_deg=self.bottom_deg,
-            tempo_scale=self.spec.tempo_scale,
-            gravity_k=self.k,
-        )
-        seg = SetSegment.create(
-            self.rng,
-            self.geometry,
-            motion,
-            kind=f"set {set_index}",
-            sway_deg=self.spec.sway_deg,
-            wobble_deg=self.spec.wobble_deg,
-        )
+        motion, seg = self._set(self.t, n_reps, set_index)
         self._push(seg)
         self.sets.append(_PlannedSet(seg, motion))
 
