@@ -18,9 +18,10 @@ ends or :meth:`stop` was called and everything already delivered has been yielde
 :class:`LiveRecorder` is the loop: each block goes **first** to the
 :class:`~imu.recording.RecordingWriter` (flushed and fsynced at least every ``flush_s`` of wall
 time, so a killed process loses at most that much), then to the
-:class:`~imu.live.session.LiveSession` (detector, view, cues). It writes ``events.jsonl`` itself,
-the session's events plus one ``gap`` line per stretch of missing samples, in the order they fired,
-and turns link statuses into the session's :class:`~imu.live.session.SourceStatus`.
+:class:`~imu.live.session.LiveSession` (detector, view, cues), which writes ``events.jsonl``: its
+events plus, through :meth:`~imu.live.session.LiveSession.note`, one ``gap`` line per stretch of
+missing samples, in the order they fired. Link statuses become the session's
+:class:`~imu.live.session.SourceStatus`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
 import math
 import time
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -455,7 +455,6 @@ class LiveRecorder:
         self.session: LiveSession | None = None
         self.outcome = RecordOutcome()
         self._writer: RecordingWriter | None = None
-        self._events: IO[str] | None = None
         self._pending_gaps: list[LinkGap] = []
         self._status = SourceStatus(connection="disconnected", output_path=str(self.csv_path))
         self._stop = asyncio.Event()
@@ -502,7 +501,7 @@ class LiveRecorder:
                 await self.source.__aexit__(None, None, None)
             if self.session is not None:
                 self._live(self.session.finish)
-                self.session.close()
+                self._close_session()
             outcome.stats = self.source.stats
             self._update_status(self.source.stats, message="recording stopped")
         finally:
@@ -568,11 +567,9 @@ class LiveRecorder:
                 sampling_rate_hz=self.source.rate_hz,
                 view=self.view,
                 cues=self.cues,
-                events_path=None,  # written here, with the gap events in between
+                events_path=self.events_path,
                 status=self._status,
             )
-            self.events_path.parent.mkdir(parents=True, exist_ok=True)
-            self._events = self.events_path.open("w", encoding="utf-8")
         return self.session
 
     def _open_writer(self, block: SampleBlock) -> RecordingWriter:
@@ -616,7 +613,7 @@ class LiveRecorder:
         for gap in self._pending_gaps:
             event = GapEvent(gap.end_s, gap.start_s, gap.end_s, gap.missing_samples, gap.reconnect)
             outcome.gaps.append(event)
-            self._write_line(event.to_dict())
+            session.note(event.to_dict())
         self._pending_gaps.clear()
         self._live(lambda: session.feed(block.time_s, block.acc_g, block.gyro_dps))
         if (
@@ -632,7 +629,7 @@ class LiveRecorder:
         if self.outcome.live_error is not None:
             return
         try:
-            events = step()
+            step()  # the session writes its events to events.jsonl
         except Exception as exc:
             log.debug("live path failed", exc_info=True)
             t = self.outcome.last_time_s
@@ -640,20 +637,6 @@ class LiveRecorder:
             self.outcome.live_error = f"the live path failed{where} ({type(exc).__name__}: {exc})"
             self._message("live coaching stopped after an internal error; still recording")
             return
-        self._write_events(events)
-
-    def _write_line(self, obj: Mapping[str, Any]) -> None:
-        if self._events is not None:
-            self._events.write(json.dumps(obj, ensure_ascii=False) + "\n")
-            self.outcome.events_written += 1
-            key = str(obj.get("event", ""))
-            self.outcome.event_counts[key] = self.outcome.event_counts.get(key, 0) + 1
-
-    def _write_events(self, events: list[LiveEvent]) -> None:
-        for e in events:
-            self._write_line(e.to_dict())
-        if events and self._events is not None:
-            self._events.flush()
 
     def _on_status(self, status: LinkStatus) -> None:
         connection = connection_of(status.state)
@@ -698,11 +681,19 @@ class LiveRecorder:
     def _message(self, message: str) -> None:
         self._update_status(self.source.stats, message=message)
 
+    def _close_session(self) -> None:
+        """Close the session's events.jsonl (even if the live path failed) and keep its counts."""
+        session = self.session
+        if session is None:
+            return
+        with contextlib.suppress(Exception):
+            session.close()
+        self.outcome.events_written = session.events_written
+        self.outcome.event_counts = dict(session.event_counts)
+
     def _close(self) -> None:
         """Close the files (also after an error: the CSV always ends on a whole row)."""
-        if self._events is not None:
-            self._events.close()
-            self._events = None
+        self._close_session()
         if self._writer is not None:
             self._writer.close()
             self._writer = None

@@ -22,10 +22,10 @@ import math
 import os
 import time
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -127,6 +127,15 @@ class LiveSession:
         self._show()
         return events
 
+    def note(self, record: Mapping[str, Any]) -> None:
+        """Write one more line to ``events.jsonl`` in firing order, beside the detector's events
+        — e.g. a ``gap`` the source reports (``record`` needs an ``event`` key)."""
+        self._count_event(str(record.get("event", "")))
+        if self._file is not None:
+            self._file.write(json.dumps(dict(record), ensure_ascii=False) + "\n")
+            self.events_written += 1
+            self._file.flush()
+
     def on_status(self, status: SourceStatus) -> None:
         """The source's connection state or counters changed."""
         self.status = status
@@ -159,10 +168,12 @@ class LiveSession:
         if self._closed:
             return
         self._closed = True
-        self.finish()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        try:
+            self.finish()
+        finally:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
 
     def __enter__(self) -> LiveSession:
         return self
@@ -193,9 +204,12 @@ class LiveSession:
         samples = sum(n for _, n in list(self._recent)[1:])
         return samples / span if span > 0 else None
 
+    def _count_event(self, name: str) -> None:
+        self.event_counts[name] = self.event_counts.get(name, 0) + 1
+
     def _handle(self, events: list[LiveEvent]) -> None:
         for e in events:
-            self.event_counts[e.event] = self.event_counts.get(e.event, 0) + 1
+            self._count_event(e.event)
             if self._file is not None:
                 self._file.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
                 self.events_written += 1
