@@ -99,9 +99,10 @@ class Settings:
     #: which sensor axis points along the shank toward the foot; ``auto`` = ``+x``, flipped when
     #: the recording shows that the axis points up the leg
     shank_axis: str = "auto"
-    #: the sensor's centre sits this far from the shank's axis along its own +z (strapped flat on
-    #: the skin, board normal out); corrects the shank direction measured from the reps, m
-    sensor_offset_m: float = 0.04
+    #: the sensor's centre sits about this far from the shank's axis along its own +z (strapped
+    #: flat on the skin, board normal out); corrects the shank direction measured from the reps.
+    #: A hedge: 3–5 cm is typical, but not every board's +z faces out of the leg, m
+    sensor_offset_m: float = 0.03
     #: a pause longer than this between reps ends a set, s
     rest_threshold_s: float = 15.0
     #: fewer reps than this are not a set (getting on the bench is not a set)
