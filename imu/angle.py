@@ -217,16 +217,6 @@ def _centred_sum(x: FloatArray, window: int) -> FloatArray:
     return np.asarray(csum[hi] - csum[lo], dtype=np.float64)
 
 
-def _normalise_axis(avg: FloatArray, shank: FloatArray, fallback: FloatArray) -> FloatArray:
-    avg = avg - np.outer(avg @ shank, shank)
-    norm = np.linalg.norm(avg, axis=1)
-    weak = norm < 0.05  # the leg was vertical for the whole window: keep the overall axis
-    out = np.empty_like(avg)
-    out[~weak] = avg[~weak] / norm[~weak, None]
-    out[weak] = fallback
-    return out
-
-
 @dataclass
 class _VqfRunner:
     """VQF with the sample-interval bridging and warm-up shared by batch and streaming use."""

@@ -31,7 +31,3 @@ class ConfigError(ImuError):
 
 class SensorError(ImuError):
     """A BLE sensor could not be found, connected or configured."""
-
-
-class ProtocolError(ImuError):
-    """A notification from a sensor is malformed (counted and skipped by the live path)."""
