@@ -1,253 +1,221 @@
-"""Accuracy benchmark: simulated sessions with ground truth, and the real PTE recordings.
+"""Accuracy benchmark: our simulator, the independent simulator, and the real PTE recordings.
 
-Prints, for ≥ 30 simulated sessions: share of sets counted exactly, phantom reps, rep recall,
-mean absolute error of each phase duration and of the peak angle, precision/recall/F1 of the
-``momentum`` and ``above_hip_line`` flags. For ../shared/datasets/pte: per file, sets counted
-exactly and labelled reps found (e5 with ``--exercise prone-leg-lift``; left-ankle files must
-give no reps; e1/e3/e4 reported for how close they get).
+Prints, side by side, the figures of three sources scored with :mod:`imu.evaluation`:
 
-    python scripts/bench_accuracy.py            # 40 simulated sessions + all PTE files
-    python scripts/bench_accuracy.py --quick    # 4 sessions + the e5 files (the test suite)
+- ``imu simulate`` sessions of the **report seeds** (``--report-seed``, never tuned on; the tune
+  seeds, ``--tune-seed``, are printed too so that a rule that fits them and not the rest shows);
+- ``../shared/datasets/sim-independent`` — a separate simulator sharing no code with ours;
+- PTE (Yurtman & Barshan 2014): per exercise and **per held-out subject** (leave one subject out:
+  the figure of subject *k* is what the rules give on *k*; the rules and thresholds are fixed in
+  the code, decided on the other subjects — see the README), the still left leg's reps too.
+
+Every analysis runs with no ``--exercise`` (``auto``) unless ``--exercise`` is given.
+
+    python scripts/bench_accuracy.py             # 40 + 40 seeds, sim-independent, all PTE files
+    python scripts/bench_accuracy.py --quick     # a few of each (the test suite)
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
+import re
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 import imu
-from imu.results import SessionResult
+from imu.evaluation import PHASES, SCORED_FLAGS, Tally, load_truth, score, truth_path_for
 from imu.settings import load_settings
 
-PHASES = ("concentric_s", "top_hold_s", "eccentric_s", "bottom_pause_s")
-FLAGS = ("momentum", "above_hip_line")
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = REPO.parent / "shared"
+PTE_EXERCISES = {
+    "e5": "prone leg raise",
+    "e1": "seated knee extension",
+    "e3": "supine straight-leg raise",
+    "e4": "side-lying leg raise",
+}
+_PTE_NAME = re.compile(r"pte_s(\d+)_(e\d)_(u\d)")
+
+#: (job kind, argument, exercise or None) → (label, tally, detected counts, true counts)
+Job = tuple[str, str, str | None]
 
 
-@dataclass
-class Tally:
-    """Counts accumulated over sessions."""
+def _run_job(job: Job) -> tuple[str, Tally, list[int], list[int]]:
+    kind, arg, exercise = job
+    if kind == "sim":
+        import numpy as np
 
-    sets_truth: int = 0
-    sets_exact: int = 0
-    sets_phantom: int = 0
-    reps_truth: int = 0
-    reps_found: int = 0
-    reps_phantom: int = 0
-    errors: dict[str, list[float]] = field(default_factory=lambda: {p: [] for p in PHASES})
-    peak_errors: list[float] = field(default_factory=list)
-    flag_tp: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FLAGS, 0))
-    flag_fp: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FLAGS, 0))
-    flag_fn: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FLAGS, 0))
-    failures: list[str] = field(default_factory=list)
+        from imu.evaluation import truth_from_dict
+        from imu.simulate import random_spec, simulate_session
 
-    def merge(self, other: Tally) -> None:
-        for name in ("sets_truth", "sets_exact", "sets_phantom", "reps_truth", "reps_found",
-                     "reps_phantom"):  # fmt: skip
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        for p in PHASES:
-            self.errors[p].extend(other.errors[p])
-        self.peak_errors.extend(other.peak_errors)
-        for f in FLAGS:
-            self.flag_tp[f] += other.flag_tp[f]
-            self.flag_fp[f] += other.flag_fp[f]
-            self.flag_fn[f] += other.flag_fn[f]
-        self.failures.extend(other.failures)
+        seed = int(arg)
+        session = simulate_session(random_spec(np.random.default_rng(seed)), seed=seed)
+        truth = truth_from_dict(session.truth)
+        source: Any = session.recording
+        label = f"seed {seed} ({truth.setup})"
+    else:
+        truth = load_truth(truth_path_for(arg))
+        source = Path(arg)
+        label = Path(arg).stem
+    settings = load_settings(exercise=exercise, overrides=dict(truth.settings_hint))
+    result = imu.analyze(source, settings=settings)
+    tally = score(result, truth, label=label)
+    return label, tally, [s.rep_count for s in result.sets], [len(s.reps) for s in truth.sets]
 
 
-def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
-    return max(0.0, min(a1, b1) - max(a0, b0))
+def _run_all(jobs: list[Job], n_jobs: int) -> list[tuple[str, Tally, list[int], list[int]]]:
+    if n_jobs > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(n_jobs) as pool:
+            return list(pool.map(_run_job, jobs))
+    return [_run_job(j) for j in jobs]
 
 
-def score(result: SessionResult, truth_sets: Sequence[dict], label: str) -> Tally:
-    """Match detected sets/reps to truth ones (by time overlap) and count."""
-    t = Tally()
-    detected_sets = list(result.sets)
-    used_sets: set[int] = set()
-    det_reps = [(s.index, r) for s in detected_sets for r in s.reps]
-    used_reps: set[tuple[int, int]] = set()
-    for ts in truth_sets:
-        t.sets_truth += 1
-        best, best_ov = None, 0.0
-        for s in detected_sets:
-            ov = _overlap(ts["start_s"], ts["end_s"], s.start_s, s.end_s)
-            if ov > best_ov:
-                best, best_ov = s, ov
-        n_truth = len(ts["reps"])
-        if best is not None:
-            used_sets.add(best.index)
-            if best.rep_count == n_truth:
-                t.sets_exact += 1
-            else:
-                t.failures.append(f"{label}: set at {ts['start_s']:.0f} s has {n_truth} reps, "
-                                  f"found {best.rep_count}")  # fmt: skip
-        else:
-            t.failures.append(f"{label}: set at {ts['start_s']:.0f} s ({n_truth} reps) not found")
-        for tr in ts["reps"]:
-            t.reps_truth += 1
-            match = None
-            for si, r in det_reps:
-                if (si, r.index) in used_reps:
-                    continue
-                # the detected peak lies within the labelled rep
-                peak_t = 0.5 * (r.top_start_s + r.top_end_s)
-                if tr["start_s"] - 0.3 <= peak_t <= tr["end_s"] + 0.3:
-                    match = (si, r)
-                    break
-            if match is None:
-                continue
-            used_reps.add((match[0], match[1].index))
-            t.reps_found += 1
-            r = match[1]
-            if "top_start_s" not in tr:
-                continue
-            truth_phases = {
-                "concentric_s": tr["top_start_s"] - tr["start_s"],
-                "top_hold_s": tr["top_end_s"] - tr["top_start_s"],
-                "eccentric_s": tr["end_s"] - tr["top_end_s"],
-                "bottom_pause_s": tr.get("bottom_pause_s"),
-            }
-            for p in PHASES:
-                tv, dv = truth_phases[p], getattr(r, p)
-                if tv is not None and dv is not None:
-                    t.errors[p].append(abs(dv - tv))
-            t.peak_errors.append(abs(r.peak_angle_deg - tr["peak_angle_deg"]))
-            for f in FLAGS:
-                has_t, has_d = f in tr.get("flags", []), f in r.flag_names
-                t.flag_tp[f] += has_t and has_d
-                t.flag_fp[f] += has_d and not has_t
-                t.flag_fn[f] += has_t and not has_d
-    t.sets_phantom = len([s for s in detected_sets if s.index not in used_sets])
-    t.reps_phantom = len(det_reps) - len(used_reps)
-    if t.reps_phantom:
-        t.failures.append(f"{label}: {t.reps_phantom} phantom rep(s)")
-    return t
+def _fmt(value: float, spec: str) -> str:
+    return "—" if value != value else format(value, spec)
 
 
-def _with_pauses(truth_sets: Iterable[dict]) -> list[dict]:
-    out = []
-    for s in truth_sets:
-        reps = [dict(r) for r in s["reps"]]
-        for a, b in itertools.pairwise(reps):
-            a["bottom_pause_s"] = b["start_s"] - a["end_s"]
-        out.append({**s, "reps": reps})
+def _cells(t: Tally) -> list[tuple[str, str]]:
+    """One column of the side-by-side table: (row title, cell) pairs."""
+    cells = [
+        ("sessions", str(t.sessions)),
+        ("sets exact", f"{t.sets_exact}/{t.sets_truth} {_fmt(t.sets_exact_pct, '.1f')} %"),
+        ("phantom reps", str(t.reps_phantom)),
+        ("rep recall", f"{_fmt(t.rep_recall_pct, '.2f')} %"),
+    ]
+    cells += [(f"MAE {p}", _fmt(t.phase_mae_s(p), ".3f") + " s") for p in PHASES]
+    cells.append(("MAE peak angle", _fmt(t.peak_mae_deg, ".2f") + "°"))
+    cells += [(f"F1 {f}", _fmt(t.flag_prf(f)[2], ".3f")) for f in SCORED_FLAGS]
+    return cells
+
+
+def _table(columns: dict[str, Tally]) -> list[str]:
+    names = list(columns)
+    width = max(24, *(len(n) + 2 for n in names))
+    cols = [_cells(columns[n]) for n in names]
+    out = ["".ljust(22) + "".join(n.rjust(width) for n in names)]
+    for i, (title, _) in enumerate(cols[0]):
+        out.append(title.ljust(22) + "".join(c[i][1].rjust(width) for c in cols))
     return out
 
 
-def run_simulated(seed: int) -> Tally:
-    from imu.simulate import random_spec, simulate_session
-
-    rng = np.random.default_rng(seed)
-    spec = random_spec(rng)
-    session = simulate_session(spec, seed=seed)
-    exercise = session.truth.get("exercise", "reverse-hyper")
-    # a user on a tilted bench or ball tells the tool the hip line's tilt
-    settings = load_settings(
-        exercise=exercise,
-        overrides={"hip_line_offset_deg": session.truth.get("hip_line_offset_deg", 0.0)},
-    )
-    result = imu.analyze(session.recording, settings=settings)
-    label = f"sim seed {seed} ({session.truth.get('setup')}, {exercise})"
-    return score(result, _with_pauses(session.truth["sets"]), label)
-
-
-def _f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
-    p = tp / (tp + fp) if tp + fp else float("nan")
-    r = tp / (tp + fn) if tp + fn else float("nan")
-    f = 2 * p * r / (p + r) if p + r and not np.isnan(p + r) else float("nan")
-    return p, r, f
-
-
-def report_simulated(total: Tally, n: int) -> None:
-    print(f"simulated sessions: {n}")
-    exact = 100.0 * total.sets_exact / max(1, total.sets_truth)
-    print(f"  sets counted exactly: {total.sets_exact}/{total.sets_truth} = {exact:.1f} %")
-    print(f"  phantom sets: {total.sets_phantom}")
-    print(f"  phantom reps: {total.reps_phantom}")
-    recall = 100.0 * total.reps_found / max(1, total.reps_truth)
-    print(f"  rep recall: {total.reps_found}/{total.reps_truth} = {recall:.2f} %")
-    for p in PHASES:
-        e = np.array(total.errors[p])
-        if e.size:
-            print(f"  MAE {p}: {e.mean():.3f} s (p95 {np.percentile(e, 95):.3f} s, n={e.size})")
-    pe = np.array(total.peak_errors)
-    if pe.size:
-        print(f"  MAE peak_angle_deg: {pe.mean():.2f}° (p95 {np.percentile(pe, 95):.2f}°)")
-    for f in FLAGS:
-        p, r, f1 = _f1(total.flag_tp[f], total.flag_fp[f], total.flag_fn[f])
-        print(f"  flag {f}: precision {p:.3f} recall {r:.3f} F1 {f1:.3f} "
-              f"(tp {total.flag_tp[f]}, fp {total.flag_fp[f]}, fn {total.flag_fn[f]})")  # fmt: skip
-    for line in total.failures[:15]:
-        print(f"    miss: {line}")
+def bench_simulators(args: argparse.Namespace) -> dict[str, Tally]:
+    n = args.sessions
+    groups: dict[str, list[Job]] = {
+        f"ours, tune {args.tune_seed}+": [
+            ("sim", str(s), args.exercise) for s in range(args.tune_seed, args.tune_seed + n)
+        ],
+        f"ours, report {args.report_seed}+": [
+            ("sim", str(s), args.exercise) for s in range(args.report_seed, args.report_seed + n)
+        ],
+    }
+    indep = args.shared / "datasets" / "sim-independent"
+    files = sorted(indep.glob("*.csv"))
+    if args.quick:
+        files = files[:: max(1, len(files) // 4)][:4]
+    if files:
+        groups["sim-independent"] = [("file", str(f), args.exercise) for f in files]
+    else:
+        print(f"sim-independent: {indep} not found, skipped")
+    columns: dict[str, Tally] = {}
+    for name, jobs in groups.items():
+        results = _run_all(jobs, args.jobs)
+        columns[name] = Tally.total(r[1] for r in results)
+        if args.verbose:
+            for label, _t, got, want in results:
+                mark = "" if got == want else "   <-- differs"
+                print(f"  {name}: {label}: found {got}, true {want}{mark}")
+    print("Simulated sessions (no --exercise given)" if args.exercise is None else
+          f"Simulated sessions (--exercise {args.exercise})")  # fmt: skip
+    for line in _table(columns):
+        print("  " + line)
+    for name, t in columns.items():
+        if t.failures:
+            print(f"  {name}: misses")
+            for line in t.failures[: args.failures]:
+                print(f"    {line}")
+            if len(t.failures) > args.failures:
+                print(f"    … and {len(t.failures) - args.failures} more")
+    return columns
 
 
-def run_pte(shared: Path, exercises: Sequence[str]) -> None:
-    folder = shared / "datasets" / "pte"
+def bench_pte(args: argparse.Namespace) -> None:
+    folder = args.shared / "datasets" / "pte"
     if not folder.is_dir():
         print(f"PTE: {folder} not found, skipped")
         return
+    exercises = ["e5", "e1"] if args.quick else list(PTE_EXERCISES)
+    jobs: list[Job] = []
     for ex in exercises:
         files = sorted(folder.glob(f"pte_s*_{ex}_u*.csv"))
-        sets_ok = sets_all = reps_found = reps_all = phantom = 0
-        left_reps = 0
-        for f in files:
-            truth = json.loads(f.with_name(f.stem + ".truth.json").read_text())
-            result = imu.analyze(f, exercise="prone-leg-lift")
-            if f.stem.endswith("u1"):
-                left_reps += result.rep_count
-                print(f"  {f.name}: {result.rep_count} reps (expected none)")
-                continue
-            t = score(result, truth["sets"], f.name)
-            sets_ok += t.sets_exact
-            sets_all += t.sets_truth
-            reps_found += t.reps_found
-            reps_all += t.reps_truth
-            phantom += t.reps_phantom
-            counts = [s.rep_count for s in result.sets]
-            labelled = [len(s["reps"]) for s in truth["sets"]]
-            print(
-                f"  {f.name}: sets {counts} vs {labelled}, labelled reps found "
-                f"{t.reps_found}/{t.reps_truth}, phantom {t.reps_phantom}"
-            )
+        if args.quick:
+            files = [f for f in files if "_s1_" in f.name]
+        jobs += [("file", str(f), args.exercise) for f in files]
+    results = _run_all(jobs, args.jobs)
+    # exercise → subject → (tally of the moving leg, reps on the still leg)
+    table: dict[str, dict[int, list[Any]]] = defaultdict(dict)
+    for (_, path, _), (_label, tally, got, want) in zip(jobs, results, strict=True):
+        m = _PTE_NAME.search(path)
+        assert m is not None
+        subject, ex, unit = int(m.group(1)), m.group(2), m.group(3)
+        entry = table[ex].setdefault(subject, [Tally(), 0, [], []])
+        if unit == "u1":
+            entry[1] += tally.reps_on_still
+        else:
+            entry[0].merge(tally)
+            entry[2], entry[3] = got, want
+    print("PTE, leave one subject out (each subject's figure is held out; no --exercise given)"
+          if args.exercise is None else f"PTE (--exercise {args.exercise})")  # fmt: skip
+    for ex in exercises:
+        per = table.get(ex, {})
+        total = Tally.total(v[0] for v in per.values())
+        still = sum(v[1] for v in per.values())
         print(
-            f"PTE {ex} (right ankle): sets exact {sets_ok}/{sets_all}, labelled reps found "
-            f"{reps_found}/{reps_all}, phantom reps {phantom}; left ankle: {left_reps} reps"
+            f"  PTE {ex} {PTE_EXERCISES[ex]}: sets exact {total.sets_exact}/{total.sets_truth}, "
+            f"labelled reps found {total.reps_found}/{total.reps_truth}, phantom reps "
+            f"{total.reps_phantom}; still leg: {still} reps"
         )
+        for subject in sorted(per):
+            t, still_reps, got, want = per[subject]
+            print(
+                f"    held-out subject {subject}: sets exact {t.sets_exact}/{t.sets_truth}, "
+                f"reps found {t.reps_found}/{t.reps_truth}, phantom {t.reps_phantom}, "
+                f"counts {got} vs {want}; still leg {still_reps} reps"
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=40)
-    parser.add_argument("--first-seed", type=int, default=1000)
-    parser.add_argument("--quick", action="store_true", help="4 sessions and the e5 files")
+    parser.add_argument(
+        "--sessions", type=int, default=40, help="simulated sessions per seed range"
+    )
+    parser.add_argument("--tune-seed", type=int, default=1000, help="first seed tuned on")
+    parser.add_argument("--report-seed", type=int, default=20000, help="first seed reported")
+    parser.add_argument("--exercise", default=None, help="force a profile (default: auto)")
+    parser.add_argument("--quick", action="store_true", help="a few sessions and files")
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-pte", action="store_true")
+    parser.add_argument("--no-sim", action="store_true")
+    parser.add_argument("--failures", type=int, default=10, help="misses listed per source")
+    parser.add_argument("-v", "--verbose", action="store_true", help="every session's counts")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    n = 4 if args.quick else args.sessions
+    if args.quick:
+        args.sessions = 3
     t0 = time.perf_counter()
-    seeds = list(range(args.first_seed, args.first_seed + n))
-    total = Tally()
-    if args.jobs > 1 and n > 1:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            for tally in pool.map(run_simulated, seeds):
-                total.merge(tally)
-    else:
-        for s in seeds:
-            total.merge(run_simulated(s))
-    report_simulated(total, n)
+    figures: dict[str, Any] = {}
+    if not args.no_sim:
+        figures = {k: t.figures() for k, t in bench_simulators(args).items()}
     if not args.no_pte:
-        run_pte(args.shared, ["e5"] if args.quick else ["e5", "e1", "e3", "e4"])
+        bench_pte(args)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1))
     print(f"elapsed: {time.perf_counter() - t0:.1f} s")
     return 0
 
