@@ -91,11 +91,23 @@ def lowpass(
     return np.fft.irfft(spectrum, m)[pad : pad + n]
 
 
-def noise_floor_dps(rate_dps: FloatArray, *, minimum_dps: float = 1.5) -> float:
-    """Rate noise level: 4 σ of the sample-to-sample jitter (robust), at least ``minimum_dps``."""
+def noise_floor_dps(
+    rate_dps: FloatArray, *, sampling_rate_hz: float, minimum_dps: float = 1.5
+) -> float:
+    """Rate noise level: 4 σ of the sample-to-sample jitter in the stillest seconds (robust), at
+    least ``minimum_dps``. The jitter is measured per 1 s block (its median |Δ|) and the 10th
+    percentile of the blocks is taken, so a recording that is mostly movement, or sampled slowly,
+    does not read its movement as noise."""
     if rate_dps.shape[0] < 3:
         return minimum_dps
-    sigma = 1.4826 * float(np.median(np.abs(np.diff(rate_dps)))) / math.sqrt(2.0)
+    d = np.abs(np.diff(rate_dps))
+    block = max(4, round(sampling_rate_hz))
+    n = d.shape[0] // block
+    if n >= 5:
+        m = float(np.percentile(np.median(d[: n * block].reshape(n, block), axis=1), 10))
+    else:
+        m = float(np.median(d))
+    sigma = 1.4826 * m / math.sqrt(2.0)
     return max(minimum_dps, 4.0 * sigma)
 
 
@@ -294,7 +306,7 @@ def detect_reps(
         return empty
     theta_s = lowpass(theta_deg, sampling_rate_hz=sampling_rate_hz, cutoff_hz=smoothing_cutoff_hz)
     v = lowpass(rate_dps, sampling_rate_hz=sampling_rate_hz, cutoff_hz=smoothing_cutoff_hz)
-    floor = noise_floor_dps(v)
+    floor = noise_floor_dps(v, sampling_rate_hz=sampling_rate_hz)
     # one side may be short (the first rep of a set can start from a higher resting posture):
     # both sides must drop by half the minimum ROM, the larger one by all of it (checked below)
     peaks = significant_peaks(theta_s, delta=0.5 * min_rom_deg)
@@ -579,22 +591,94 @@ def _trim_transitions(members: pd.DataFrame, *, edge_tolerance_deg: float) -> pd
         for c in ("start_s", "top_start_s", "top_end_s", "end_s", "peak_angle_deg",
                   "min_angle_deg", "start_angle_deg", "end_angle_deg")
     }  # fmt: skip
-    a, b = 0, len(members)
+    keep = np.ones(len(members), dtype=bool)
+    for _ in range(8):
+        before = keep.copy()
+        idx = np.flatnonzero(keep)
+        a, b = _edge_transitions(col, idx, edge_tolerance_deg)
+        keep[idx[:a]] = False
+        keep[idx[b:]] = False
+        idx = np.flatnonzero(keep)
+        keep[idx[_non_attempts(col, idx)]] = False
+        idx = np.flatnonzero(keep)
+        a, b = _edge_swings(col, idx)
+        keep[idx[:a]] = False
+        keep[idx[b:]] = False
+        idx = np.flatnonzero(keep)
+        a, b = _trim_stragglers({k: v[idx] for k, v in col.items()}, 0, len(idx))
+        keep[idx[:a]] = False
+        keep[idx[b:]] = False
+        if (keep == before).all():
+            break
+    return members.iloc[np.flatnonzero(keep)].copy()
+
+
+ATTEMPT_FRAC = 1.0 / 3.0
+REBOUND_FRAC = 0.5
+TOP_FRAC = 0.8
+
+
+def _set_levels(col: dict[str, FloatArray], idx: npt.NDArray[np.intp]) -> tuple[float, float]:
+    """The set's bottom and top levels, from its larger movements."""
+    lows = np.minimum(col["start_angle_deg"][idx], col["end_angle_deg"][idx])
+    rise = col["peak_angle_deg"][idx] - lows
+    core = rise >= 0.5 * float(np.percentile(rise, 75))
+    bottom = float(np.median(np.concatenate((col["start_angle_deg"][idx][core],
+                                             col["end_angle_deg"][idx][core]))))  # fmt: skip
+    top = float(np.median(col["peak_angle_deg"][idx][core]))
+    return bottom, top
+
+
+def _reach(col: dict[str, FloatArray], idx: npt.NDArray[np.intp]) -> FloatArray:
+    bottom, top = _set_levels(col, idx)
+    return (col["peak_angle_deg"][idx] - bottom) / max(top - bottom, 1e-6)
+
+
+def _non_attempts(col: dict[str, FloatArray], idx: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    if idx.size < 3:
+        return np.zeros(0, dtype=np.intp)
+    f = _reach(col, idx)
+    pause_before = np.concatenate(([np.inf], col["start_s"][idx][1:] - col["end_s"][idx][:-1]))
+    duration = col["end_s"][idx] - col["start_s"][idx]
+    brief = duration < 0.5 * float(np.median(duration))
+    rebound = (pause_before < 0.3) & (f < REBOUND_FRAC) & brief
+    return np.flatnonzero((f < ATTEMPT_FRAC) | rebound)
+
+
+def _edge_swings(col: dict[str, FloatArray], idx: npt.NDArray[np.intp]) -> tuple[int, int]:
+    n = idx.size
+    if n < 4:
+        return 0, n
+    f = _reach(col, idx)
+    pauses = col["start_s"][idx][1:] - col["end_s"][idx][:-1]
+    limit = max(1.0, 1.5 * float(np.median(pauses)))
+    a, b = 0, n
+    while b - a >= 4 and f[a] < TOP_FRAC and pauses[a] > limit:
+        a += 1
+    while b - a >= 4 and f[b - 1] < TOP_FRAC and pauses[b - 2] > limit:
+        b -= 1
+    return a, b
+
+
+def _edge_transitions(
+    col: dict[str, FloatArray], idx: npt.NDArray[np.intp], edge_tolerance_deg: float
+) -> tuple[int, int]:
+    a, b = 0, idx.size
     while b - a >= 3:
-        bottom = float(np.median(np.concatenate((col["start_angle_deg"][a:b],
-                                                 col["end_angle_deg"][a:b]))))  # fmt: skip
-        rom = float(np.median(col["peak_angle_deg"][a:b] - col["min_angle_deg"][a:b]))
+        sel = idx[a:b]
+        bottom = float(np.median(np.concatenate((col["start_angle_deg"][sel],
+                                                 col["end_angle_deg"][sel]))))  # fmt: skip
+        rom = float(np.median(col["peak_angle_deg"][sel] - col["min_angle_deg"][sel]))
         tol = max(edge_tolerance_deg, 0.5 * rom)
-        first_off = abs(col["start_angle_deg"][a] - bottom) > tol
-        last_off = abs(col["end_angle_deg"][b - 1] - bottom) > tol
+        first_off = abs(col["start_angle_deg"][idx[a]] - bottom) > tol
+        last_off = abs(col["end_angle_deg"][idx[b - 1]] - bottom) > tol
         if not (first_off or last_off):
             break
         if first_off:
             a += 1
         if last_off and b - a > 1:
             b -= 1
-    a, b = _trim_stragglers(col, a, b)
-    return members.iloc[a:b].copy()
+    return a, b
 
 
 def _trim_stragglers(col: dict[str, FloatArray], a: int, b: int) -> tuple[int, int]:

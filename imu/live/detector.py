@@ -674,7 +674,7 @@ class LiveDetector:
         self._take_stats(g + 1)
         total = int(self._floor_counts.sum())
         if total < 3:
-            return noise_floor_dps(np.zeros(0))
+            return noise_floor_dps(np.zeros(0), sampling_rate_hz=self.sampling_rate_hz)
         k = int(np.searchsorted(np.cumsum(self._floor_counts), 0.5 * total))
         lo = _FLOOR_EDGES[max(0, k - 1)]
         hi = _FLOOR_EDGES[min(k, _FLOOR_EDGES.shape[0] - 1)]
