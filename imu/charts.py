@@ -156,7 +156,7 @@ def set_angle_figure(result: SessionResult, set_index: int) -> Figure:
         lows = [float(finite.min())] if finite.size else [-45.0]
         highs = [float(finite.max())] if finite.size else [0.0]
     lo = min([*lows, 0.0]) - 8.0
-    data_hi = max([*highs, tol, 0.0]) + 3.0
+    data_hi = max([*highs, tol or 0.0, 0.0]) + 3.0
 
     # phases shaded from the bottom of the axes up to the data top (the band above is for text)
     spans: dict[str, list[tuple[float, float]]] = {k: [] for k in PHASES}
@@ -179,7 +179,8 @@ def set_angle_figure(result: SessionResult, set_index: int) -> Figure:
     has_gap = _draw_gaps(ax, result, t0, t1, (lo, data_hi))
 
     ax.axhline(0.0, color=_GREY, linewidth=1.3, zorder=2)
-    ax.axhline(tol, color=_VERMILLION, linewidth=1.3, linestyle="--", zorder=2)
+    if tol is not None:
+        ax.axhline(tol, color=_VERMILLION, linewidth=1.3, linestyle="--", zorder=2)
     yline = ax.get_yaxis_transform()
     ax.annotate(
         "hip line (0°)",
@@ -193,8 +194,8 @@ def set_angle_figure(result: SessionResult, set_index: int) -> Figure:
         color=_GREY,
     )
     ax.annotate(
-        f"tolerance ({tol:+g}°)",
-        xy=(1.0, tol),
+        f"tolerance ({tol:+g}°)" if tol is not None else "",
+        xy=(1.0, tol or 0.0),
         xycoords=yline,
         xytext=(4, 1),
         textcoords="offset points",
@@ -275,12 +276,18 @@ def set_angle_figure(result: SessionResult, set_index: int) -> Figure:
 
     handles: list[Artist] = [Line2D([], [], color=_INK, linewidth=1.4, label="leg angle θ")]
     handles += [Patch(facecolor=PHASE_COLORS[p], alpha=0.35, label=PHASE_LABELS[p]) for p in PHASES]
-    handles += [
-        Line2D([], [], color=_GREY, linewidth=1.3, label="hip line (θ = 0°)"),
-        Line2D(
-            [], [], color=_VERMILLION, linewidth=1.3, linestyle="--", label=f"tolerance ({tol:+g}°)"
-        ),
-    ]
+    handles.append(Line2D([], [], color=_GREY, linewidth=1.3, label="hip line (θ = 0°)"))
+    if tol is not None:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=_VERMILLION,
+                linewidth=1.3,
+                linestyle="--",
+                label=f"tolerance ({tol:+g}°)",
+            )
+        )
     if flagged:
         handles.append(
             Line2D(
@@ -578,7 +585,8 @@ def _overview_trace(ax: Axes, result: SessionResult) -> None:
         ax.plot(ts, ys, color=_INK, linewidth=1.0, zorder=3)
     has_gap = _draw_gaps(ax, result, t0, t1, None)
     ax.axhline(0.0, color=_GREY, linewidth=1.1, zorder=2)
-    ax.axhline(tol, color=_VERMILLION, linewidth=1.1, linestyle="--", zorder=2)
+    if tol is not None:
+        ax.axhline(tol, color=_VERMILLION, linewidth=1.1, linestyle="--", zorder=2)
     flagged = [r for s in result.sets for r in s.reps if r.flags]
     if flagged:
         ax.plot(
@@ -592,7 +600,7 @@ def _overview_trace(ax: Axes, result: SessionResult) -> None:
         )
     finite = theta[np.isfinite(theta)]
     lo = min(float(finite.min()) if finite.size else -90.0, -10.0) - 5.0
-    hi = max(float(finite.max()) if finite.size else 0.0, tol) + 5.0
+    hi = max(float(finite.max()) if finite.size else 0.0, tol or 0.0) + 5.0
     ax.set_ylim(lo, hi + 0.28 * (hi - lo))  # room for the set labels
     ax.set_xlim(t0, t1)
     ax.set_xlabel("time in the recording (s)", fontsize=10)
@@ -610,15 +618,18 @@ def _overview_trace(ax: Axes, result: SessionResult) -> None:
     handles += [
         Line2D([], [], color="#9a9a9a", linewidth=1.0, label="θ between sets"),
         Line2D([], [], color=_GREY, linewidth=1.1, label="hip line (0°)"),
-        Line2D(
-            [],
-            [],
-            color=_VERMILLION,
-            linewidth=1.1,
-            linestyle="--",
-            label=f"tolerance ({tol:+g}°)",
-        ),
     ]
+    if tol is not None:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=_VERMILLION,
+                linewidth=1.1,
+                linestyle="--",
+                label=f"tolerance ({tol:+g}°)",
+            )
+        )
     if flagged:
         handles.append(
             Line2D([], [], linestyle="none", marker="v", color=_VERMILLION, label="flagged rep")
@@ -762,7 +773,12 @@ def _notes_lines(result: SessionResult) -> list[str]:
     duration = float(tr.time_s[-1] - tr.time_s[0]) if len(tr.time_s) > 1 else 0.0
     lines = [
         f"Recording: {result.recording}, {result.sample_rate_hz:g} Hz, {duration:.0f} s",
-        f"Exercise: {result.exercise}; tolerance {st.tolerance_deg:+g}° above the hip line",
+        f"Exercise: {result.exercise}; "
+        + (
+            f"tolerance {st.tolerance_deg:+g}° above the hip line"
+            if st.tolerance_deg is not None
+            else "no hip line to keep to"
+        ),
         f"Leg length: {result.leg_length_m:.2f} m ({_source_text(result.leg_length_source)})",
         f"Hip line offset: {result.hip_line_offset_deg:+.1f}°; "
         f"sensor axis along the shank: {result.shank_axis}",

@@ -158,7 +158,7 @@ def rep_flags(
     rep): a bounce needs the leg to have come straight down into this rep."""
     flags: list[Flag] = []
     tol = settings.tolerance_deg
-    if k.peak_angle_deg > tol:
+    if tol is not None and k.peak_angle_deg > tol:
         height = 100.0 * leg_length_m * math.sin(math.radians(k.peak_angle_deg))
         flags.append(
             Flag(

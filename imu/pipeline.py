@@ -20,9 +20,16 @@ from imu.angle import LegAngle, estimate_leg_angle, refine_shank, static_theta
 from imu.errors import RecordingError
 from imu.form import DEFAULT_LEG_LENGTH_M, LegLength, RepKinematics, rep_flags
 from imu.recording import Recording, read_recording
-from imu.results import AngleTrace, RepResult, SessionResult, SetResult
-from imu.segmentation import detect_reps, group_sets, reangle
-from imu.settings import Settings, load_settings
+from imu.results import AngleTrace, IgnoredMovement, RepResult, SessionResult, SetResult
+from imu.segmentation import (
+    SetJudgement,
+    find_movements,
+    judge_sets,
+    reangle,
+    rest_probe,
+    set_period_s,
+)
+from imu.settings import Settings, flags_off, load_settings
 from imu.summary import summary_for_set, tempo_errors
 
 __all__ = ["analyze", "analyze_recording"]
@@ -70,11 +77,23 @@ def _leg_length(settings: Settings, angle: LegAngle) -> LegLength:
     )
 
 
+def _judge(angle: LegAngle, movements: pd.DataFrame, settings: Settings) -> SetJudgement:
+    probe = rest_probe(
+        angle.time_s, angle.theta_deg, angle.rate_dps, still_dps=settings.moving_rate_dps
+    )
+    return judge_sets(
+        movements,
+        rest_threshold_s=settings.rest_threshold_s,
+        min_set_reps=settings.min_set_reps,
+        probe=probe,
+    )
+
+
 def _segment(
     recording: Recording, angle: LegAngle, settings: Settings
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rep candidates, and the reps kept in sets (with ``set_id``)."""
-    candidates = detect_reps(
+) -> tuple[pd.DataFrame, SetJudgement]:
+    """Every movement, and the sets judged from them."""
+    movements = find_movements(
         angle.time_s,
         angle.theta_deg,
         angle.rate_dps,
@@ -86,12 +105,7 @@ def _segment(
             recording.acc_g, angle.shank, hip_line_offset_deg=angle.hip_line_offset_deg
         ),
     )
-    reps = group_sets(
-        candidates,
-        rest_threshold_s=settings.rest_threshold_s,
-        min_set_reps=settings.min_set_reps,
-    )
-    return candidates, reps
+    return movements, _judge(angle, movements, settings)
 
 
 def _interval_mask(time_s: np.ndarray, reps: pd.DataFrame) -> npt.NDArray[np.bool_]:
@@ -129,48 +143,48 @@ def analyze_recording(
         max_bridge_s=settings.max_bridge_s,
     )
     say("finding sets and reps")
-    candidates, reps = _segment(recording, angle, settings)
-    if not reps.empty:
+    movements, judged = _segment(recording, angle, settings)
+    if not judged.reps.empty:
         # the strap is only roughly aligned: measure the shank's direction on the reps found,
         # then find them again with it (the reps rarely change; their angles do)
         refined = refine_shank(
             angle,
             recording.acc_g,
-            _interval_mask(angle.time_s, reps),
+            _interval_mask(angle.time_s, judged.reps),
             sampling_rate_hz=fs,
             hip_line_segment_s=settings.hip_line_segment_s,
             sensor_offset_m=settings.sensor_offset_m,
         )
         if refined is not None:
             angle = refined
-            candidates = reangle(
-                candidates,
+            movements = reangle(
+                movements,
                 angle.time_s,
                 angle.theta_deg,
                 sampling_rate_hz=fs,
                 smoothing_cutoff_hz=settings.smoothing_cutoff_hz,
             )
-            reps = group_sets(
-                candidates,
-                rest_threshold_s=settings.rest_threshold_s,
-                min_set_reps=settings.min_set_reps,
-            )
+            judged = _judge(angle, movements, settings)
     leg = _leg_length(settings, angle)
     say("judging form")
+    reps, ignored = judged.reps, judged.ignored
     sets = tuple(
         _build_set(
             k,
             reps[reps["set_id"] == k],
-            angle.time_s,
-            angle.theta_deg,
-            angle.rate_dps,
+            ignored[ignored["set_id"] == k],
+            angle,
             settings,
             leg,
+            fs,
         )
         for k in sorted({int(x) for x in reps["set_id"].to_numpy()})
     )
     gaps = recording.gaps()
     notes = [*angle.notes, leg.note]
+    off = flags_off(settings)
+    if off:
+        notes.append(f"exercise {settings.exercise}: not judged here: {', '.join(off)}")
     if gaps:
         lost = sum(g.missing_samples for g in gaps)
         longest = max(g.duration_s for g in gaps)
@@ -189,19 +203,20 @@ def analyze_recording(
         shank_axis=angle.shank_axis,
         gaps=tuple((g.start_s, g.end_s, g.missing_samples) for g in gaps),
         notes=tuple(notes),
-        extras={"candidate_reps": len(candidates)},
+        extras={"movements": len(movements)},
     )
 
 
 def _build_set(
     set_id: int,
     members: pd.DataFrame,
-    time_s: np.ndarray,
-    theta_deg: np.ndarray,
-    rate_dps: np.ndarray,
+    ignored: pd.DataFrame,
+    angle: LegAngle,
     settings: Settings,
     leg: LegLength,
+    sampling_rate_hz: float,
 ) -> SetResult:
+    time_s, theta_deg, rate_dps = angle.time_s, angle.theta_deg, angle.rate_dps
     members = members.sort_values("start_s")
     starts = members["start_s"].to_numpy()
     ends = members["end_s"].to_numpy()
@@ -254,7 +269,24 @@ def _build_set(
             on = all(abs(e) <= settings.tempo_tolerance_s for e in errors.values())
             rep = dataclasses.replace(rep, tempo_error_s=errors, on_tempo=on)
         reps.append(rep)
-    return summary_for_set(set_id, reps)
+    i0, i1 = np.searchsorted(time_s, [reps[0].start_s, reps[-1].end_s])
+    period = set_period_s(rate_dps[i0:i1], sampling_rate_hz=sampling_rate_hz)
+    summary = summary_for_set(set_id, reps)
+    return dataclasses.replace(
+        summary,
+        ignored=tuple(
+            IgnoredMovement(
+                start_s=float(m["start_s"]),
+                end_s=float(m["end_s"]),
+                peak_angle_deg=float(m["peak_angle_deg"]),
+                kind=str(m["kind"]),
+                reason=str(m["reason"]),
+            )
+            for m in ignored.to_dict("records")
+        ),
+        period_s=period,
+        exercise=settings.exercise,
+    )
 
 
 def default_recording_path() -> Path:

@@ -17,7 +17,15 @@ import pandas as pd
 
 from imu.settings import Settings
 
-__all__ = ["AngleTrace", "Flag", "PhaseStats", "RepResult", "SessionResult", "SetResult"]
+__all__ = [
+    "AngleTrace",
+    "Flag",
+    "IgnoredMovement",
+    "PhaseStats",
+    "RepResult",
+    "SessionResult",
+    "SetResult",
+]
 
 SCHEMA = "imu-summary/1"
 PHASES = ("concentric_s", "top_hold_s", "eccentric_s", "bottom_pause_s")
@@ -120,6 +128,27 @@ class RepResult:
 
 
 @dataclass(frozen=True)
+class IgnoredMovement:
+    """A movement inside or at the edge of a set that was not counted, and why."""
+
+    start_s: float
+    end_s: float
+    peak_angle_deg: float
+    #: ``small``, ``rebound``, ``getting_on``, ``getting_off``, ``swing``, ``fidget``, ``dips``
+    kind: str
+    reason: str  #: one human sentence, e.g. "rebound 4° after rep 3"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start_s": _num(self.start_s),
+            "end_s": _num(self.end_s),
+            "peak_angle_deg": _num(self.peak_angle_deg, 2),
+            "kind": self.kind,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
 class PhaseStats:
     """Median and spread of one phase over a set's reps, s."""
 
@@ -163,6 +192,12 @@ class SetResult:
     rom_loss_deg: float
     #: share of reps on the target tempo, % (None without a target)
     tempo_adherence_pct: float | None = None
+    #: movements inside or at the edges of the set that were not counted
+    ignored: tuple[IgnoredMovement, ...] = ()
+    #: the set's rhythm from the autocorrelation of its rate, s (None: not periodic)
+    period_s: float | None = None
+    #: the exercise profile the set was judged with
+    exercise: str | None = None
 
     @property
     def rep_count(self) -> int:
@@ -181,7 +216,10 @@ class SetResult:
             "velocity_loss_pct": _num(self.velocity_loss_pct, 1),
             "rom_loss_deg": _num(self.rom_loss_deg, 1),
             "tempo_adherence_pct": _num(self.tempo_adherence_pct, 1),
+            "period_s": _num(self.period_s, 2),
+            "exercise": self.exercise,
             "reps": [r.to_dict() for r in self.reps],
+            "ignored": [m.to_dict() for m in self.ignored],
         }
 
 

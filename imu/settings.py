@@ -23,6 +23,7 @@ __all__ = [
     "PROFILES",
     "Settings",
     "Tempo",
+    "flags_off",
     "load_settings",
     "parse_tempo",
 ]
@@ -88,8 +89,9 @@ class Settings:
     """Everything the analysis can be told. Units are in the names; 0 disables where noted."""
 
     exercise: str = "reverse-hyper"
-    #: reported rep peaks above this θ get ``above_hip_line``, °
-    tolerance_deg: float = 5.0
+    #: reported rep peaks above this θ get ``above_hip_line``, °; ``None`` = the exercise has no
+    #: hip line to keep to (the generic ``leg-raise`` profile): the flag is off
+    tolerance_deg: float | None = 5.0
     #: elevation of the hip line above horizontal (tilted torso, e.g. on a ball), °
     hip_line_offset_deg: float = 0.0
     #: a "hold the legs in line" segment ``(start_s, end_s)``: its median θ becomes the hip line
@@ -200,12 +202,44 @@ PROFILES: dict[str, dict[str, Any]] = {
         "hold_min_s": 0.2,
         "moving_rate_dps": 5.0,
     },
+    # any single-joint leg exercise in which the shank swings in one plane (seated knee
+    # extension, supine straight-leg raise, side-lying raise, …): reps, phases and tempo; the
+    # reverse hyper's own faults (hip line, momentum of a straight leg, swinging under the bench)
+    # and the hold it prescribes are not judged
+    "leg-raise": {
+        "tolerance_deg": None,
+        "min_rom_deg": 4.0,
+        "top_min_deg": -180.0,
+        "partial_margin_deg": 0.0,
+        "coast_min_deg": 0.0,
+        "bounce_velocity_dps": 0.0,
+        "swing_through_deg": 0.0,
+        "hold_min_s": 0.0,
+        "moving_rate_dps": 5.0,
+    },
 }
+
+
+def flags_off(settings: Settings) -> tuple[str, ...]:
+    """The flags these settings do not judge (their thresholds are off)."""
+    off = []
+    if settings.tolerance_deg is None:
+        off.append("above_hip_line")
+    if not (settings.coast_min_deg or settings.bounce_velocity_dps or settings.swing_through_deg):
+        off.append("momentum")
+    if not settings.drop_velocity_dps:
+        off.append("drop")
+    if not settings.hold_min_s:
+        off.append("no_hold")
+    if not settings.rest_at_bottom_s:
+        off.append("rest_at_bottom")
+    return tuple(off)
+
 
 _FIELD_NAMES = {f.name for f in dataclasses.fields(Settings)}
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Settings)}
 #: optional fields (``None`` allowed) and the type of their value when set
-_OPTIONAL_FLOATS = {"leg_length_m"}
+_OPTIONAL_FLOATS = {"leg_length_m", "tolerance_deg"}
 _OPTIONAL_TEXT = {"target_tempo"}
 #: durations, speeds, margins: a negative value is meaningless (0 disables where documented)
 _NON_NEGATIVE = {
@@ -245,7 +279,7 @@ def _coerce(name: str, value: Any) -> Any:
         ):
             raise ConfigError(f"{name}: expected [start_s, end_s], got {value!r}")
         return (float(value[0]), float(value[1]))
-    if isinstance(default, float) or name in _OPTIONAL_FLOATS:
+    if name in _OPTIONAL_FLOATS or isinstance(default, float):
         if value is None and name in _OPTIONAL_FLOATS:
             return None
         if not _is_number(value):

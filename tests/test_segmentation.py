@@ -1,4 +1,4 @@
-"""Unit tests of stage 2 on tiny hand-made arrays."""
+"""Unit tests of stage 2 (movements, boundaries, the rep model of a set) on hand-made arrays."""
 
 from __future__ import annotations
 
@@ -11,12 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imu.segmentation import (
-    detect_reps,
-    group_sets,
-    lowpass,
+    MOVEMENT_COLUMNS,
+    find_movements,
+    judge_sets,
+    movement_peaks,
     onset_time,
-    significant_peaks,
+    set_period_s,
+    trailing_rejection,
+    zigzag,
 )
+from imu.segmentation.rules import is_shoulder, sides_rejection
 
 
 @pytest.mark.parametrize("power", [1.0, 2.0])
@@ -54,34 +58,52 @@ def test_a_plain_threshold_would_lag() -> None:
     assert abs(got - 0.5) < 0.06
 
 
-def test_significant_peaks_ignore_small_wiggles() -> None:
+def test_zigzag_ignores_small_wiggles_and_returns_the_valleys_between() -> None:
     x = np.array([0, 1, 0.5, 1.2, 0, 5, 4.8, 5.1, 0, 0.3, 0, 6, 0], dtype=float)
-    peaks = significant_peaks(x, delta=2.0)
+    peaks, valleys = zigzag(x, delta=2.0)
     assert peaks.tolist() == [7, 11]
+    assert len(valleys) == len(peaks) + 1
+    assert x[valleys[1]] == 0.0 and 7 < valleys[1] < 11
 
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.floats(-50, 50), min_size=3, max_size=60), st.floats(0.5, 20))
-def test_significant_peaks_are_separated_by_delta(values: list[float], delta: float) -> None:
+def test_zigzag_peaks_are_separated_by_delta(values: list[float], delta: float) -> None:
     x = np.asarray(values)
-    peaks = significant_peaks(x, delta=delta)
+    peaks, _ = zigzag(x, delta=delta)
     assert np.all(np.diff(peaks) > 0)
     for a, b in itertools.pairwise(peaks):
         # between two kept peaks the signal falls by at least delta below each
         assert x[a : b + 1].min() <= min(x[a], x[b]) - delta + 1e-9
 
 
-def test_lowpass_matches_filtfilt_magnitude() -> None:
-    from scipy import signal
+def test_shoulder_rule() -> None:
+    # a wobble in a 60° hold: the leg dips 3° toward the higher peak, both sides fall 60°
+    assert is_shoulder(62.0, 59.0, 0.0, 64.0, 0.0)
+    # a partial rep beside a full one: it dips all the way to the bottom first
+    assert not is_shoulder(-20.0, -35.0, -90.0, -5.0, -35.0)
+    assert sides_rejection(10.0, 2.0, 8.0) is not None
+    assert sides_rejection(10.0, 9.0, 8.0) is None
 
-    fs = 100.0
-    rng = np.random.default_rng(3)
-    x = np.cumsum(rng.normal(size=4000))
-    ours = lowpass(x, sampling_rate_hz=fs, cutoff_hz=4.0)
-    sos = signal.butter(2, 4.0, fs=fs, output="sos")
-    ref = signal.sosfiltfilt(sos, x)
-    core = slice(300, -300)  # edge handling differs
-    assert np.sqrt(np.mean((ours[core] - ref[core]) ** 2)) < 0.02 * np.std(x)
+
+def _hold_with_wobbles(fs: float) -> np.ndarray:
+    """θ: rise 0 → 60° in 1 s, a 4 s hold that wobbles ±3°, lower in 1 s, rest."""
+    t = np.arange(0, 4.0, 1 / fs)
+    hold = 60.0 + 3.0 * np.sin(2 * np.pi * 0.75 * t)
+    up = np.linspace(0, 60, int(fs))
+    down = np.linspace(hold[-1], 0, int(fs))
+    rest = np.zeros(int(2 * fs))
+    return np.concatenate([rest, up, hold, down, rest])
+
+
+def test_a_wobbling_hold_is_one_movement() -> None:
+    fs = 50.0
+    x = np.concatenate([_hold_with_wobbles(fs)] * 3)
+    peaks, _ = zigzag(x, delta=2.0)
+    assert len(peaks) > 3  # the wobbles are peaks of the zig-zag …
+    kept, left, right = movement_peaks(x, delta=2.0, reach=int(12 * fs))
+    assert len(kept) == 3  # … but shoulders of each hold's highest point
+    assert np.all(x[left] < 1.0) and np.all(x[right] < 1.0)
 
 
 def _rep_wave(fs: float, n_reps: int, *, bottom: float = -40.0, top: float = 0.0) -> np.ndarray:
@@ -99,15 +121,17 @@ def _rep_wave(fs: float, n_reps: int, *, bottom: float = -40.0, top: float = 0.0
     return np.concatenate([np.full(int(2 * fs), bottom), *seg, np.full(int(2 * fs), bottom)])
 
 
-def test_detect_reps_on_a_clean_wave() -> None:
-    fs = 100.0
-    theta = _rep_wave(fs, 5)
+def _find(theta: np.ndarray, fs: float) -> pd.DataFrame:
     t = np.arange(theta.size) / fs
-    rate = np.gradient(theta, t)
-    reps = detect_reps(
-        t, theta, rate, sampling_rate_hz=fs, min_rom_deg=12, top_min_deg=-35,
+    return find_movements(
+        t, theta, np.gradient(theta, t), sampling_rate_hz=fs, min_rom_deg=12, top_min_deg=-35,
         smoothing_cutoff_hz=4.0,
     )  # fmt: skip
+
+
+def test_find_movements_on_a_clean_wave() -> None:
+    fs = 100.0
+    reps = _find(_rep_wave(fs, 5), fs)
     assert len(reps) == 5
     first = reps.iloc[0]
     assert first["start_s"] == pytest.approx(2.0, abs=0.08)
@@ -120,49 +144,116 @@ def test_detect_reps_on_a_clean_wave() -> None:
     assert np.all(starts[1:] >= ends[:-1])  # disjoint, sorted
 
 
-def test_low_peaks_are_not_reps() -> None:
+def test_low_peaks_are_not_movements() -> None:
     # walking-like oscillation of the shank far below the hip line
     fs = 100.0
     t = np.arange(0, 30, 1 / fs)
     theta = -90 + 35 * np.sin(2 * np.pi * 1.0 * t)
-    rate = np.gradient(theta, t)
-    reps = detect_reps(
-        t, theta, rate, sampling_rate_hz=fs, min_rom_deg=12, top_min_deg=-35,
+    reps = find_movements(
+        t, theta, np.gradient(theta, t), sampling_rate_hz=fs, min_rom_deg=12, top_min_deg=-35,
         smoothing_cutoff_hz=4.0,
     )  # fmt: skip
     assert reps.empty
 
 
-def _reps_frame(starts: list[float], dur: float = 4.0) -> pd.DataFrame:
-    rows = [
-        {
-            "start_s": s,
-            "top_start_s": s + 1,
-            "top_end_s": s + 2,
-            "end_s": s + dur,
-            "peak_s": s + 1.5,
-            "peak_angle_deg": 0.0,
-            "min_angle_deg": -40.0,
-            "start_angle_deg": -40.0,
-            "end_angle_deg": -40.0,
-            "peak_velocity_dps": 50.0,
-            "peak_lowering_velocity_dps": 40.0,
-        }
-        for s in starts
-    ]
-    return pd.DataFrame(rows)
+# --- the rep model of a set, on hand-made movement tables -------------------------------------
 
 
-def test_group_sets_splits_on_rest_and_drops_short_sets() -> None:
-    reps = _reps_frame([0, 5, 10, 15, 60, 65, 70, 200, 205])
-    out = group_sets(reps, rest_threshold_s=15, min_set_reps=3)
-    assert out.groupby("set_id").size().tolist() == [4, 3]
+def _move(start: float, *, peak: float = 0.0, low: float = -40.0, dur: float = 4.0,
+          hold: float = 1.0, start_angle: float | None = None,
+          end_angle: float | None = None) -> dict[str, float]:  # fmt: skip
+    up = (dur - hold) / 2
+    return {
+        "start_s": start,
+        "top_start_s": start + up,
+        "top_end_s": start + up + hold,
+        "end_s": start + dur,
+        "peak_s": start + up,
+        "peak_angle_deg": peak,
+        "min_angle_deg": min(low, start_angle or low, end_angle or low),
+        "start_angle_deg": low if start_angle is None else start_angle,
+        "end_angle_deg": low if end_angle is None else end_angle,
+        "peak_velocity_dps": 50.0,
+        "peak_lowering_velocity_dps": 40.0,
+    }
 
 
-def test_group_sets_trims_a_transition_at_the_edge() -> None:
-    reps = _reps_frame([0, 5, 10, 15, 20])
-    reps.loc[0, "start_angle_deg"] = -90.0  # climbing on the bench: started standing
-    reps.loc[0, "min_angle_deg"] = -90.0
-    out = group_sets(reps, rest_threshold_s=15, min_set_reps=3)
-    assert len(out) == 4
-    assert out["start_s"].min() == 5
+def _table(rows: list[dict[str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=MOVEMENT_COLUMNS)
+
+
+def _set(n: int, t0: float = 10.0, period: float = 5.0) -> list[dict[str, float]]:
+    return [_move(t0 + k * period) for k in range(n)]
+
+
+def _judge(rows: list[dict[str, float]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    j = judge_sets(_table(rows), rest_threshold_s=15, min_set_reps=3)
+    return j.reps, j.ignored
+
+
+def test_sets_split_on_rest_and_short_runs_are_not_sets() -> None:
+    rows = _set(4, 0) + _set(3, 60) + _set(2, 200)
+    reps, ignored = _judge(rows)
+    assert reps.groupby("set_id").size().tolist() == [4, 3]
+    assert ignored.empty
+
+
+def test_a_rebound_right_after_a_rep_is_not_counted() -> None:
+    rows = _set(6)
+    rows.insert(3, _move(rows[2]["end_s"] + 0.05, peak=-32.0, dur=0.8, hold=0.0))
+    reps, ignored = _judge(rows)
+    assert len(reps) == 6
+    assert ignored["kind"].tolist() == ["rebound"]
+    assert "after rep 3" in ignored["reason"].iloc[0]
+
+
+def test_a_small_movement_is_not_an_attempt_but_a_short_lift_is() -> None:
+    rows = _set(8)
+    rows[4] = _move(rows[4]["start_s"], peak=-33.0)  # 7° of the set's 40°: not an attempt
+    rows[6] = _move(rows[6]["start_s"], peak=-20.0)  # half way: a partial rep, counted
+    reps, ignored = _judge(rows)
+    assert len(reps) == 7
+    assert ignored["kind"].tolist() == ["small"]
+
+
+def test_a_swing_while_getting_off_is_not_counted() -> None:
+    rows = _set(8)
+    last_end = rows[-1]["end_s"]
+    rows.append(_move(last_end + 3.0, peak=-20.0, hold=0.0, dur=2.0))  # apart, short of the top
+    reps, ignored = _judge(rows)
+    assert len(reps) == 8
+    assert ignored["kind"].tolist() == ["swing"]
+    assert "getting off" in ignored["reason"].iloc[0]
+
+
+def test_a_partial_last_rep_in_rhythm_still_counts() -> None:
+    rows = _set(8)
+    rows.append(_move(rows[-1]["end_s"] + 1.0, peak=-20.0))  # in the set's rhythm
+    reps, ignored = _judge(rows)
+    assert len(reps) == 9 and ignored.empty
+
+
+def test_getting_on_from_another_posture_is_a_transition() -> None:
+    rows = _set(6)
+    rows[0] = _move(rows[0]["start_s"], start_angle=-90.0)
+    reps, ignored = _judge(rows)
+    assert len(reps) == 5
+    assert ignored["kind"].tolist() == ["getting_on"]
+
+
+def test_the_live_question_matches_the_set_rule() -> None:
+    rows = _set(6)
+    prev = _table(rows)
+    last_end = rows[-1]["end_s"]
+    assert trailing_rejection(prev, -20.0, last_end + 3.0, 20.0) is not None  # a swing
+    assert trailing_rejection(prev, -20.0, last_end + 1.0, 20.0) is None  # a partial in rhythm
+    assert trailing_rejection(prev, -36.0, last_end + 1.0, 4.0) is not None  # not an attempt
+
+
+def test_set_period_from_the_rate() -> None:
+    fs = 50.0
+    theta = _rep_wave(fs, 8)
+    rate = np.gradient(theta, 1 / fs)
+    period = set_period_s(rate, sampling_rate_hz=fs)
+    assert period == pytest.approx(5.5, abs=0.1)
+    assert set_period_s(np.zeros(500), sampling_rate_hz=fs) is None

@@ -290,7 +290,7 @@ def test_hip_line_segment() -> None:
     ("field", "value", "expected"),
     [
         ("tolerance_deg", "5", "tolerance_deg: expected a number, got '5'"),
-        ("tolerance_deg", None, "tolerance_deg: expected a number"),
+        ("tolerance_deg", "high", "tolerance_deg: expected a number"),
         ("rest_threshold_s", True, "rest_threshold_s: expected a number"),
         ("min_set_reps", 2.5, "min_set_reps: expected a whole number"),
         ("target_tempo", 3021, "target_tempo: expected text"),

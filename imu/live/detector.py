@@ -68,15 +68,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from imu.angle import AngleEstimator, resolve_shank_axis, static_theta
+from imu.dsp import lowpass, noise_floor_dps
 from imu.errors import ImuError
 from imu.form import DEFAULT_LEG_LENGTH_M, RepKinematics, momentum_flag, rep_flags
 from imu.recording import GRAVITY_MPS2
 from imu.results import RepResult
 from imu.segmentation import (
-    detect_reps,
-    group_sets,
-    lowpass,
-    noise_floor_dps,
+    find_movements,
+    judge_sets,
     phase_bounds,
     rep_bottoms,
     rise_bottom,
@@ -674,7 +673,7 @@ class LiveDetector:
         self._take_stats(g + 1)
         total = int(self._floor_counts.sum())
         if total < 3:
-            return noise_floor_dps(np.zeros(0), sampling_rate_hz=self.sampling_rate_hz)
+            return float(noise_floor_dps(np.zeros(0), sampling_rate_hz=self.sampling_rate_hz))
         k = int(np.searchsorted(np.cumsum(self._floor_counts), 0.5 * total))
         lo = _FLOOR_EDGES[max(0, k - 1)]
         hi = _FLOOR_EDGES[min(k, _FLOOR_EDGES.shape[0] - 1)]
@@ -714,8 +713,9 @@ class LiveDetector:
                     level = np.maximum(self._burst_end, _TOP_FRACTION * vm)
                     i = _first((vm > self._burst_start) & (v_p < level))
                     cands.append((i, 0, self._on_top))
-                if self._hip_armed:
-                    i = _first(raw[pos:] > self.settings.tolerance_deg)
+                tol = self.settings.tolerance_deg
+                if self._hip_armed and tol is not None:
+                    i = _first(raw[pos:] > tol)
                     cands.append((i, 1, self._on_hip_line))
                 if rise is not None and rise.rep is not None and not rise.rep.confirmed:
                     deadline = rise.rep.watch_t + _MAX_SIDE_S
@@ -873,6 +873,7 @@ class LiveDetector:
     def _on_hip_line(self, g: int) -> None:
         self._hip_armed = False
         tol = self.settings.tolerance_deg
+        assert tol is not None  # armed only when there is a hip line
         th1 = self._hist.at("theta", g)
         t1 = self._hist.at("t", g)
         crossing = t1
@@ -1245,7 +1246,7 @@ class LiveDetector:
         g0 = max(self._hist.first, done[0].start_g - int((_MAX_SIDE_S + 1.0) * fs))
         t = self._hist.get("t", g0, g + 1)
         st = self.settings
-        candidates = detect_reps(
+        candidates = find_movements(
             t,
             self._hist.get("theta", g0, g + 1),
             self._hist.get("rate", g0, g + 1),
@@ -1255,7 +1256,7 @@ class LiveDetector:
             smoothing_cutoff_hz=st.smoothing_cutoff_hz,
             static_theta_deg=self._hist.get("static", g0, g + 1),
         )
-        grouped = group_sets(candidates, rest_threshold_s=st.rest_threshold_s, min_set_reps=1)
+        grouped = judge_sets(candidates, rest_threshold_s=st.rest_threshold_s, min_set_reps=1).reps
         span = (done[0].start_s, float(done[-1].end_s or done[-1].top_start_s))
         best: pd.DataFrame | None = None
         best_overlap = 0.0

@@ -93,7 +93,7 @@ class LiveState:
     malformed: int = 0  #: notifications that could not be decoded
     reconnects: int = 0
     theta_deg: float | None = None  #: current leg angle above the hip line, °
-    tolerance_deg: float = 5.0  #: above this θ the legs are too high, °
+    tolerance_deg: float | None = 5.0  #: above this θ the legs are too high (None: no limit), °
     set_index: int = 0  #: current (or last) set, 1-based; 0 = none yet
     rep_count: int = 0  #: reps in the current (or last) set
     in_set: bool = False
@@ -153,9 +153,10 @@ def _loss_style(pct: float | None) -> str:
     return GREEN if pct < 1.0 else AMBER if pct < 5.0 else RED
 
 
-def angle_style(theta_deg: float, tolerance_deg: float) -> str:
-    """Green at or below the hip line, amber within the tolerance, red above it."""
-    if theta_deg <= 0.0:
+def angle_style(theta_deg: float, tolerance_deg: float | None) -> str:
+    """Green at or below the hip line, amber within the tolerance, red above it (green everywhere
+    for an exercise without a hip line)."""
+    if tolerance_deg is None or theta_deg <= 0.0:
         return GREEN
     return AMBER if theta_deg <= tolerance_deg else RED
 
@@ -200,7 +201,7 @@ class AngleGauge:
     the hip line, amber within the tolerance, red above it).
     """
 
-    def __init__(self, theta_deg: float | None, tolerance_deg: float) -> None:
+    def __init__(self, theta_deg: float | None, tolerance_deg: float | None) -> None:
         self.theta_deg = theta_deg
         self.tolerance_deg = tolerance_deg
 
@@ -211,7 +212,7 @@ class AngleGauge:
     def lines(self, width: int) -> list[Text]:
         n = max(20, width)
         hip = self._cell(0.0, n)
-        tol = self._cell(self.tolerance_deg, n)
+        tol = hip if self.tolerance_deg is None else self._cell(self.tolerance_deg, n)
         theta = self.theta_deg
         have = theta is not None and math.isfinite(theta)
         style = angle_style(theta, self.tolerance_deg) if have and theta is not None else "dim"
@@ -251,7 +252,7 @@ class AngleGauge:
 
         if not have or theta is None:
             label_text = Text("θ —  (no angle yet)", style="dim")
-        elif theta > self.tolerance_deg:
+        elif self.tolerance_deg is not None and theta > self.tolerance_deg:
             label_text = Text.assemble(
                 (f"θ {theta:+.1f}°  ", f"bold {RED}"),
                 (f"⚠ ABOVE HIP LINE (tolerance {self.tolerance_deg:g}°)", f"bold {RED}"),
@@ -379,7 +380,11 @@ def render(state: LiveState) -> RenderableType:
         title="Leg angle θ (above the hip line)",
         title_align="left",
         border_style=(
-            RED if state.theta_deg is not None and state.theta_deg > state.tolerance_deg else "none"
+            RED
+            if state.theta_deg is not None
+            and state.tolerance_deg is not None
+            and state.theta_deg > state.tolerance_deg
+            else "none"
         ),
     )
     middle = Table.grid(expand=True, padding=(0, 1))

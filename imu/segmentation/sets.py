@@ -1,0 +1,431 @@
+"""Sets, and which movements of a set are reps — each judged against the set itself.
+
+A **set** is a run of movements with no break longer than ``rest_threshold_s`` (end of one to the
+start of the next) that keeps at least ``min_set_reps`` reps. A **rep** is an attempt at the set's
+movement: it leaves the set's bottom zone, rises toward its top zone and comes back. The set's
+levels come from its larger movements (:class:`SetModel`): the bottom ``B`` is the median start and
+end angle, the top ``T`` the median peak, of the movements that rise at least half as far as the
+set's typical large one. A movement's *reach* is how far it rose from the bottom toward the top,
+``(peak − B) / (T − B)``.
+
+Not reps, each listed with its reason (:data:`IGNORED_COLUMNS`):
+
+``small``
+    reach under :data:`ATTEMPT_REACH` (a third of the way to the top): settling, a foot adjustment
+    — anywhere in the set. This is the line between a short attempt (counted, and flagged
+    ``partial`` by :mod:`imu.form`) and a movement that is not an attempt.
+``rebound``
+    reach under :data:`REBOUND_REACH`, starting within :data:`REBOUND_PAUSE_S` of the previous
+    rep's end and lasting under half the set's typical rep: a bounce off the bottom.
+``getting_on`` / ``getting_off``
+    at the set's edge, starting (first) or ending (last) far from the set's bottom: climbing on or
+    off, the leg swung from or to another posture.
+``swing``
+    at the set's edge, reach under :data:`TOP_REACH` and apart from the set's rhythm (a pause over
+    ``max(1 s, 1.5 × the set's median pause)``): the leg swinging as the user climbs on or off.
+``fidget``
+    at the set's edge after a long pause (over ``max(4 s, 4 × the median pause)``) and unlike the
+    set's reps (a much longer hold or a much lower peak): fidgeting while resting on the bench.
+``dips``
+    the whole run, when the leg rests (before and after it) at the run's *top* level: the
+    movements are dips from rest, not lifts — the still leg moving in sympathy with the other.
+
+Edge rules take whole runs at once and never trim half a set or more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+__all__ = [
+    "ATTEMPT_REACH",
+    "IGNORED_COLUMNS",
+    "REBOUND_PAUSE_S",
+    "REBOUND_REACH",
+    "TOP_REACH",
+    "SetJudgement",
+    "SetModel",
+    "judge_run",
+    "judge_sets",
+    "rest_probe",
+    "set_period_s",
+    "trailing_rejection",
+]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: a movement that rises less than this share of the way from the set's bottom to its top is not
+#: an attempt
+ATTEMPT_REACH = 1.0 / 3.0
+#: a rebound reaches less than this share of the way …
+REBOUND_REACH = 0.5
+#: … and starts within this of the previous rep's end, s
+REBOUND_PAUSE_S = 0.3
+#: a movement at a set's edge that reaches less than this share, apart from the set's rhythm, is
+#: a swing while getting on or off
+TOP_REACH = 0.8
+#: off the set's rhythm: a pause over max(this, _RHYTHM_FACTOR × the median pause), s
+_RHYTHM_MIN_S = 1.0
+_RHYTHM_FACTOR = 1.5
+#: a movement starting (first) or ending (last) further than max(this, half the set's ROM) from
+#: the set's bottom is a transition, °
+_EDGE_TOLERANCE_DEG = 15.0
+#: fidgets: apart by over max(this, _STRAGGLER_FACTOR × the median pause), s
+_STRAGGLER_PAUSE_S = 4.0
+_STRAGGLER_FACTOR = 4.0
+#: seconds of θ before and after a run that tell where the leg rests
+_REST_WINDOW_S = 20.0
+_REST_MIN_S = 1.5
+
+#: columns of :attr:`SetJudgement.ignored`
+IGNORED_COLUMNS = ["set_id", "start_s", "end_s", "peak_angle_deg", "kind", "reason"]
+
+#: samples of θ and rate around a run, for the rest level: ``(t0, t1) -> (θ, |rate|)``
+RestProbe = Callable[[float, float], tuple[FloatArray, FloatArray]]
+
+
+@dataclass(frozen=True)
+class SetModel:
+    """A set's own levels and rhythm, from its movements (see the module documentation)."""
+
+    bottom_deg: float  #: where the leg rests between reps
+    top_deg: float  #: where its reps peak
+    pause_s: float  #: median bottom pause between consecutive movements
+    hold_s: float  #: median top hold
+    duration_s: float  #: median movement duration
+
+    @property
+    def rise_deg(self) -> float:
+        return max(self.top_deg - self.bottom_deg, 1e-6)
+
+    def reach(self, peak_deg: FloatArray | float) -> FloatArray:
+        return (np.asarray(peak_deg, dtype=np.float64) - self.bottom_deg) / self.rise_deg
+
+    @property
+    def rhythm_limit_s(self) -> float:
+        """A pause longer than this is apart from the set's rhythm."""
+        return max(_RHYTHM_MIN_S, _RHYTHM_FACTOR * self.pause_s)
+
+    @classmethod
+    def of(cls, col: dict[str, FloatArray]) -> SetModel:
+        """From the columns of at least one movement (``start_s`` … ``end_angle_deg``)."""
+        start, end = col["start_angle_deg"], col["end_angle_deg"]
+        rise = col["peak_angle_deg"] - np.minimum(start, end)
+        core = rise >= 0.5 * float(np.percentile(rise, 75))
+        bottom = float(np.median(np.concatenate((start[core], end[core]))))
+        top = float(np.median(col["peak_angle_deg"][core]))
+        pauses = col["start_s"][1:] - col["end_s"][:-1]
+        return cls(
+            bottom_deg=bottom,
+            top_deg=top,
+            pause_s=float(np.median(pauses)) if pauses.size else 0.0,
+            hold_s=float(np.median(col["top_end_s"] - col["top_start_s"])),
+            duration_s=float(np.median(col["end_s"] - col["start_s"])),
+        )
+
+
+@dataclass(frozen=True)
+class SetJudgement:
+    """What :func:`judge_sets` decided."""
+
+    reps: pd.DataFrame  #: the movements counted, with a 1-based ``set_id``
+    ignored: pd.DataFrame  #: movements of (or at the edges of) a set not counted, with the reason
+
+
+_COLUMNS = ("start_s", "top_start_s", "top_end_s", "end_s", "peak_angle_deg", "min_angle_deg",
+            "start_angle_deg", "end_angle_deg")  # fmt: skip
+
+
+def _columns(frame: pd.DataFrame) -> dict[str, FloatArray]:
+    return {c: frame[c].to_numpy(dtype=np.float64) for c in _COLUMNS}
+
+
+def _take(col: dict[str, FloatArray], idx: npt.NDArray[np.intp]) -> dict[str, FloatArray]:
+    return {k: v[idx] for k, v in col.items()}
+
+
+def _small_or_rebound(col: dict[str, FloatArray], model: SetModel) -> list[tuple[int, str, str]]:
+    reach = model.reach(col["peak_angle_deg"])
+    rise = col["peak_angle_deg"] - np.minimum(col["start_angle_deg"], col["end_angle_deg"])
+    pause_before = np.concatenate(([np.inf], col["start_s"][1:] - col["end_s"][:-1]))
+    brief = col["end_s"] - col["start_s"] < 0.5 * model.duration_s
+    out = []
+    for i in np.flatnonzero(reach < REBOUND_REACH):
+        if pause_before[i] < REBOUND_PAUSE_S and brief[i]:
+            out.append((int(i), "rebound", f"rebound {rise[i]:.0f}°"))
+        elif reach[i] < ATTEMPT_REACH:
+            out.append(
+                (
+                    int(i),
+                    "small",
+                    f"rose {rise[i]:.0f}°: under a third of the set's {model.rise_deg:.0f}°",
+                )
+            )
+    return out
+
+
+def _transitions(col: dict[str, FloatArray], model: SetModel) -> tuple[int, int, list[str]]:
+    """How many movements at the start and end are getting on or off (at most one each)."""
+    rom = float(np.median(col["peak_angle_deg"] - col["min_angle_deg"]))
+    tol = max(_EDGE_TOLERANCE_DEG, 0.5 * rom)
+    n = col["start_s"].shape[0]
+    first = col["start_angle_deg"][0] - model.bottom_deg
+    last = col["end_angle_deg"][-1] - model.bottom_deg
+    reasons = []
+    a = int(abs(first) > tol)
+    b = int(abs(last) > tol and n - a > 1)
+    if a:
+        reasons.append(f"getting on: started {abs(first):.0f}° from the set's bottom")
+    if b:
+        reasons.append(f"getting off: ended {abs(last):.0f}° from the set's bottom")
+    return a, b, reasons
+
+
+def _swing_text(
+    col: dict[str, FloatArray], i: int, model: SetModel, pause_s: float, side: str
+) -> str:
+    below = model.top_deg - col["peak_angle_deg"][i]
+    hold = col["top_end_s"][i] - col["top_start_s"][i]
+    held = ", no hold" if hold < 0.25 * model.hold_s else ""
+    return (
+        f"swing while getting {side}: peak {below:.0f}° below the set's top{held}, "
+        f"{pause_s:.1f} s apart (the set's pauses: {model.pause_s:.1f} s)"
+    )
+
+
+def _edge_runs(col: dict[str, FloatArray], model: SetModel) -> tuple[int, int, list[str]]:
+    """Runs at the start and end that are swings (short of the top, apart from the rhythm) or
+    fidgets (after a long pause, with a much longer hold or a much lower peak)."""
+    n = col["start_s"].shape[0]
+    if n < 4:
+        return 0, n, []
+    reach = model.reach(col["peak_angle_deg"])
+    pauses = col["start_s"][1:] - col["end_s"][:-1]
+    holds = col["top_end_s"] - col["top_start_s"]
+    peaks = col["peak_angle_deg"]
+    short = reach < TOP_REACH
+    rom = float(np.median(peaks - col["min_angle_deg"]))
+    unlike = (holds > 2.0 * model.hold_s + 1.0) | (
+        peaks < float(np.median(peaks)) - max(5.0, 0.3 * rom)
+    )
+    long_pause = max(_STRAGGLER_PAUSE_S, _STRAGGLER_FACTOR * model.pause_s)
+
+    def run_end(start: int, step: int) -> int | None:
+        """Walking from ``start`` by ``step`` through a run of short or unlike movements: the
+        index just past the run where a pause apart from the rhythm (or a long one, for fidgets)
+        separates it from the set; ``None`` if no such pause does."""
+        i = start
+        while 0 <= i < n and (short[i] or unlike[i]):
+            j = i if step > 0 else i - 1  # the pause between i and the next one inward
+            if not 0 <= j < n - 1:
+                return None
+            gap = float(pauses[j])
+            if (short[i] and gap > model.rhythm_limit_s) or (unlike[i] and gap > long_pause):
+                return i + step
+            i += step
+        return None
+
+    lead = run_end(0, 1)
+    tail = run_end(n - 1, -1)
+    a = 0 if lead is None or lead > n - lead else lead  # never trim half the set or more
+    b = n if tail is None or n - (tail + 1) > tail + 1 - a else tail + 1
+    reasons = [_edge_reason(col, i, model, float(pauses[a - 1]), "on", short[i]) for i in range(a)]
+    reasons += [
+        _edge_reason(col, i, model, float(pauses[b - 1]), "off", short[i]) for i in range(b, n)
+    ]
+    return a, b, reasons
+
+
+def _edge_reason(
+    col: dict[str, FloatArray], i: int, model: SetModel, gap: float, side: str, short: bool
+) -> str:
+    if short:
+        return _swing_text(col, i, model, gap, side)
+    hold = col["top_end_s"][i] - col["top_start_s"][i]
+    when = "before" if side == "on" else "after"
+    return (
+        f"fidget {when} the set: held {hold:.1f} s (the set's reps {model.hold_s:.1f} s), "
+        f"{gap:.0f} s apart"
+    )
+
+
+def _dips(col: dict[str, FloatArray], model: SetModel, probe: RestProbe | None) -> str | None:
+    """Is the leg at rest around the run at its top level (dips, not lifts)?"""
+    if probe is None:
+        return None
+    theta, _rate = probe(float(col["start_s"][0]), float(col["end_s"][-1]))
+    if theta.shape[0] == 0:
+        return None
+    rest = float(np.median(theta))
+    if abs(rest - model.top_deg) < abs(rest - model.bottom_deg):
+        return (
+            f"the leg rests at {rest:.0f}°, the top of these movements, and dips "
+            f"{model.rise_deg:.0f}° below it: not lifts (a still leg moving in sympathy?)"
+        )
+    return None
+
+
+def judge_run(
+    members: pd.DataFrame, *, min_set_reps: int, probe: RestProbe | None = None
+) -> tuple[BoolArray, list[tuple[int, str, str]]]:
+    """Which movements of one run (no break over the rest threshold) are reps: a mask, and
+    ``(position, kind, reason)`` for each one that is not. Rules applied until nothing changes."""
+    col = _columns(members)
+    n = len(members)
+    keep = np.ones(n, dtype=bool)
+    why: dict[int, tuple[str, str]] = {}
+    for _ in range(8):
+        idx = np.flatnonzero(keep)
+        if idx.size < max(min_set_reps, 2):
+            break
+        before = keep.copy()
+        sub = _take(col, idx)
+        model = SetModel.of(sub)
+        dips = _dips(sub, model, probe)
+        if dips is not None:
+            for i in idx:
+                why[int(i)] = ("dips", dips)
+            keep[idx] = False
+            break
+        a, b, reasons = _transitions(sub, model)
+        for j, r in zip([*range(a), *range(idx.size - b, idx.size)], reasons, strict=True):
+            why[int(idx[j])] = ("getting_on" if j < a else "getting_off", r)
+            keep[idx[j]] = False
+        if a or b:
+            continue
+        for j, kind, r in _small_or_rebound(sub, model):
+            why[int(idx[j])] = (kind, r)
+            keep[idx[j]] = False
+        if not (keep == before).all():
+            continue
+        a, b, reasons = _edge_runs(sub, model)
+        for j, r in zip([*range(a), *range(b, idx.size)], reasons, strict=True):
+            why[int(idx[j])] = ("swing" if r.startswith("swing") else "fidget", r)
+            keep[idx[j]] = False
+        if (keep == before).all():
+            break
+    return keep, [(i, kind, r) for i, (kind, r) in sorted(why.items())]
+
+
+def trailing_rejection(
+    previous: pd.DataFrame, peak_deg: float, start_s: float, rise_deg: float
+) -> tuple[str, str] | None:
+    """The live question at a movement's top: given the set's reps so far (``previous``, at least
+    three), is a movement that rose ``rise_deg`` to ``peak_deg``, starting at ``start_s``, one
+    that :func:`judge_run` would not count were it the set's last? ``(kind, reason)`` or ``None``.
+    """
+    col = _columns(previous)
+    model = SetModel.of(col)
+    reach = float(model.reach(peak_deg))
+    pause = start_s - float(col["end_s"][-1])
+    if reach < ATTEMPT_REACH:
+        return "small", f"rose {rise_deg:.0f}°: under a third of the set's {model.rise_deg:.0f}°"
+    if reach < TOP_REACH and pause > model.rhythm_limit_s:
+        below = model.top_deg - peak_deg
+        return "swing", (
+            f"swing while getting off: peak {below:.0f}° below the set's top, {pause:.1f} s "
+            f"apart (the set's pauses: {model.pause_s:.1f} s)"
+        )
+    return None
+
+
+def judge_sets(
+    movements: pd.DataFrame,
+    *,
+    rest_threshold_s: float,
+    min_set_reps: int,
+    probe: RestProbe | None = None,
+) -> SetJudgement:
+    """Group movements into sets and judge each (see the module documentation)."""
+    empty_ignored = pd.DataFrame(columns=IGNORED_COLUMNS)
+    if movements.empty:
+        reps = movements.copy()
+        reps["set_id"] = pd.Series(dtype=np.int64)
+        return SetJudgement(reps, empty_ignored)
+    movements = movements.sort_values("start_s")
+    gap = movements["start_s"].to_numpy()[1:] - movements["end_s"].to_numpy()[:-1]
+    group = np.concatenate(([0], np.cumsum(gap > rest_threshold_s)))
+    kept: list[pd.DataFrame] = []
+    ignored: list[dict[str, object]] = []
+    for _, members in movements.groupby(group, sort=True):
+        keep, why = judge_run(members, min_set_reps=min_set_reps, probe=probe)
+        if int(keep.sum()) < min_set_reps:
+            continue
+        set_id = len(kept) + 1
+        reps = members.iloc[np.flatnonzero(keep)].copy()
+        reps["set_id"] = set_id
+        kept.append(reps)
+        for i, kind, reason in why:
+            row = members.iloc[i]
+            if kind == "rebound":
+                before = int(np.count_nonzero(reps["end_s"].to_numpy() <= row["start_s"] + 1e-9))
+                reason = f"{reason} after rep {before}"
+            ignored.append(
+                {
+                    "set_id": set_id,
+                    "start_s": float(row["start_s"]),
+                    "end_s": float(row["end_s"]),
+                    "peak_angle_deg": float(row["peak_angle_deg"]),
+                    "kind": kind,
+                    "reason": reason,
+                }
+            )
+    if not kept:
+        reps = movements.iloc[0:0].copy()
+        reps["set_id"] = pd.Series(dtype=np.int64)
+        return SetJudgement(reps, empty_ignored)
+    return SetJudgement(pd.concat(kept), pd.DataFrame(ignored, columns=IGNORED_COLUMNS))
+
+
+def rest_probe(
+    time_s: FloatArray, theta_s: FloatArray, rate_dps: FloatArray, *, still_dps: float
+) -> RestProbe:
+    """A :data:`RestProbe` on a whole recording: the still samples within ``_REST_WINDOW_S``
+    before and after a run (at least ``_REST_MIN_S`` of them, else none)."""
+    dt = float(np.median(np.diff(time_s))) if time_s.shape[0] > 1 else 1.0
+
+    def probe(t0: float, t1: float) -> tuple[FloatArray, FloatArray]:
+        a0, a1, b0, b1 = np.searchsorted(
+            time_s, [t0 - _REST_WINDOW_S, t0 - 0.5, t1 + 0.5, t1 + _REST_WINDOW_S]
+        )
+        th = np.concatenate((theta_s[a0:a1], theta_s[b0:b1]))
+        v = np.abs(np.concatenate((rate_dps[a0:a1], rate_dps[b0:b1])))
+        still = v < still_dps
+        if np.count_nonzero(still) * dt < _REST_MIN_S:
+            return np.zeros(0), np.zeros(0)
+        return th[still], v[still]
+
+    return probe
+
+
+def set_period_s(
+    rate_dps: FloatArray, *, sampling_rate_hz: float, min_period_s: float = 0.8
+) -> float | None:
+    """The set's rhythm from the autocorrelation of its rate: the lag of the highest
+    autocorrelation peak after the first zero crossing (``None`` if it is not periodic)."""
+    x = rate_dps - float(np.mean(rate_dps))
+    n = x.shape[0]
+    if n < 16 or not np.any(x):
+        return None
+    m = 1 << (2 * n - 1).bit_length()
+    spec = np.fft.rfft(x, m)
+    ac = np.fft.irfft(spec * np.conj(spec), m)[:n]
+    ac = ac / ac[0]
+    lag_min = max(1, int(min_period_s * sampling_rate_hz))
+    below = np.flatnonzero(ac[lag_min:] < 0)
+    if below.size == 0:
+        return None
+    first_zero = lag_min + int(below[0])
+    window = ac[first_zero : n // 2]
+    if window.size == 0:
+        return None
+    j = int(np.argmax(window))
+    if window[j] < 0.2:
+        return None
+    return (first_zero + j) / sampling_rate_hz
