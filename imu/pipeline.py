@@ -19,10 +19,11 @@ import pandas as pd
 from imu.angle import LegAngle, estimate_leg_angle, refine_shank, static_theta
 from imu.errors import RecordingError
 from imu.form import DEFAULT_LEG_LENGTH_M, LegLength, RepKinematics, rep_flags
+from imu.quality import SensorQuality, check_quality
 from imu.recording import Recording, read_recording
 from imu.results import AngleTrace, RepResult, SessionResult, SetResult
 from imu.segmentation import detect_reps, group_sets, reangle
-from imu.settings import Settings, load_settings
+from imu.settings import Settings, check_hip_line_reference, load_settings
 from imu.summary import summary_for_set, tempo_errors
 
 __all__ = ["analyze", "analyze_recording"]
@@ -116,6 +117,10 @@ def analyze_recording(
             recording.path, f"only {len(recording)} sample(s); at least two are needed"
         )
     fs = recording.sample_rate_hz
+    settings.check_sampling_rate(fs)
+    quality = check_quality(
+        recording.time_s, recording.acc_g, recording.gyro_dps, metadata=recording.metadata
+    )
     say = progress or (lambda _stage: None)
     say("estimating the leg angle")
     angle = estimate_leg_angle(
@@ -128,6 +133,8 @@ def analyze_recording(
         hip_line_segment_s=settings.hip_line_segment_s,
         max_bridge_s=settings.max_bridge_s,
     )
+    if settings.hip_line_segment_s is not None:
+        check_hip_line_reference(angle.hip_line_offset_deg, settings.hip_line_segment_s)
     say("finding sets and reps")
     candidates, reps = _segment(recording, angle, settings)
     if not reps.empty:
@@ -166,11 +173,12 @@ def analyze_recording(
             angle.rate_dps,
             settings,
             leg,
+            quality,
         )
         for k in sorted({int(x) for x in reps["set_id"].to_numpy()})
     )
     gaps = recording.gaps()
-    notes = [*angle.notes, leg.note]
+    notes = [*angle.notes, leg.note, *quality.notes]
     if gaps:
         lost = sum(g.missing_samples for g in gaps)
         longest = max(g.duration_s for g in gaps)
@@ -201,6 +209,7 @@ def _build_set(
     rate_dps: np.ndarray,
     settings: Settings,
     leg: LegLength,
+    quality: SensorQuality,
 ) -> SetResult:
     members = members.sort_values("start_s")
     starts = members["start_s"].to_numpy()
@@ -234,6 +243,7 @@ def _build_set(
             bottom_pause_s=pauses[i],
             previous_pause_s=pauses[i - 1] if i > 0 else None,
             set_median_rom_deg=median_rom if len(members) >= 3 else None,
+            data_problem=quality.evidence(row["start_s"], row["end_s"]),
         )
         rep = RepResult(
             index=i + 1,
