@@ -497,6 +497,8 @@ def _read_csv(p: Path) -> Recording:
             detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise RecordingError(p, f"malformed CSV ({detail})") from None
         raise RecordingError(p, found[1], line=found[0]) from None
+    if len(frame) == 0:  # e.g. a byte-order mark alone after the header
+        raise RecordingError(p, "header but no samples", line=header_line)
     columns = [frame[c].to_numpy(dtype=np.float64) for c in numeric_cols]
     bad_rows = [np.flatnonzero(~np.isfinite(col)) for col in columns]
     if any(b.size for b in bad_rows):

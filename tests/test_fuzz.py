@@ -218,3 +218,11 @@ def test_random_notifications(key: str, data: st.DataObject) -> None:
             assert block.gyro_dps.shape == (len(block), 3)
             assert np.all(np.isfinite(block.time_s))
     assert decoder.stats.malformed >= 0 and decoder.stats.samples >= 0
+
+
+def test_found_by_the_fuzzer_a_byte_order_mark_as_the_only_row() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bom.csv"
+        path.write_bytes((",".join(REQUIRED_COLUMNS) + "\n").encode() + b"\xef\xbb\xbf")
+        with pytest.raises(ImuError, match="header but no samples"):
+            read_recording(path)
