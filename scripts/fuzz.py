@@ -51,9 +51,11 @@ def main() -> int:
     print(f"fuzz: {examples} examples per property, {elapsed:.1f} s")
     for block in re.split(r"\n(?=tests/test_fuzz\.py::)", out):
         name = re.match(r"tests/test_fuzz\.py::([^:\s]+(?:\[[^\]]*\])?)", block)
-        passing = re.search(r"(\d+) passing, (\d+) failing", block)
-        if name and passing:
-            print(f"  {name.group(1)}: {passing.group(1)} passing, {passing.group(2)} failing")
+        phases = re.findall(r"(\d+) passing, (\d+) failing", block)  # reuse, generate, shrink
+        if name and phases:
+            passing = sum(int(p) for p, _ in phases)
+            failing = sum(int(f) for _, f in phases)
+            print(f"  {name.group(1)}: {passing} passing, {failing} failing")
     summary = out.strip().splitlines()[-1] if out.strip() else done.stderr.strip()[-500:]
     print(f"result: {summary}")
     if done.returncode != 0:
