@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 
@@ -31,3 +33,51 @@ class ConfigError(ImuError):
 
 class SensorError(ImuError):
     """A BLE sensor could not be found, connected or configured."""
+
+
+class OutputError(ImuError):
+    """An output folder or file cannot be created or written: names it and says why."""
+
+
+class SettingError(ConfigError):
+    """One setting is out of its valid range; ``setting`` names the field, ``value`` its value
+    and ``problem`` says what is valid (the CLI names the option that set it)."""
+
+    def __init__(self, setting: str, value: object, problem: str) -> None:
+        self.setting = setting
+        self.value = value
+        self.problem = problem
+        super().__init__(f"{setting} {value}: {problem}")
+
+
+#: plain words for the ``errno`` values a user meets with files and folders
+_ERRNO_WORDS = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "not permitted",
+    errno.EROFS: "read-only file system",
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.ENOENT: "no such file or folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "is a folder",
+    errno.EEXIST: "already exists",
+    errno.ENAMETOOLONG: "the name is too long",
+    errno.ELOOP: "too many symbolic links",
+    errno.EIO: "input/output error",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """What went wrong, in a few plain words (``permission denied``, ``read-only file system``)."""
+    if exc.errno in _ERRNO_WORDS:
+        return _ERRNO_WORDS[exc.errno]
+    return (exc.strerror or type(exc).__name__).lower()
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an :class:`OSError`: the path it concerns (when it names one) and why."""
+    path = exc.filename if exc.filename is not None else None
+    where = "" if path is None else f"{os.fsdecode(path)}: "
+    if exc.filename2 is not None:
+        where = f"{os.fsdecode(exc.filename)} → {os.fsdecode(exc.filename2)}: "
+    return f"{where}{os_reason(exc)}"

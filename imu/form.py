@@ -23,6 +23,9 @@ Flags (snake_case, documented in the README):
     was under 60 % of the set's median.
 ``rest_at_bottom``
     the bottom pause after the rep lasted more than ``rest_at_bottom_s``.
+``clipped``
+    the sensor's data during the rep cannot be trusted: a channel saturated (sat at its full
+    scale) or flat-lined (see :mod:`imu.quality`); the other flags of the rep may be wrong.
 """
 
 from __future__ import annotations
@@ -153,9 +156,11 @@ def rep_flags(
     bottom_pause_s: float | None,
     previous_pause_s: float | None,
     set_median_rom_deg: float | None,
+    data_problem: str = "",
 ) -> tuple[Flag, ...]:
     """All flags of one rep. ``previous_pause_s`` is the pause before it (None for a set's first
-    rep): a bounce needs the leg to have come straight down into this rep."""
+    rep): a bounce needs the leg to have come straight down into this rep. ``data_problem``
+    (:meth:`imu.quality.SensorQuality.evidence`) makes it ``clipped``."""
     flags: list[Flag] = []
     tol = settings.tolerance_deg
     if tol is not None and k.peak_angle_deg > tol:
@@ -211,6 +216,8 @@ def rep_flags(
                 "s",
             )
         )
+    if data_problem:
+        flags.append(Flag("clipped", data_problem))
     return tuple(flags)
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from imu.angle import LegAngle, estimate_leg_angle, refine_shank, static_theta
 from imu.errors import RecordingError
 from imu.form import DEFAULT_LEG_LENGTH_M, LegLength, RepKinematics, rep_flags
+from imu.quality import SensorQuality, check_quality
 from imu.recording import Recording, read_recording
 from imu.results import AngleTrace, IgnoredMovement, RepResult, SessionResult, SetResult
 from imu.segmentation import (
@@ -29,7 +30,7 @@ from imu.segmentation import (
     rest_probe,
     set_period_s,
 )
-from imu.settings import Settings, flags_off, load_settings
+from imu.settings import Settings, check_hip_line_reference, flags_off, load_settings
 from imu.summary import summary_for_set, tempo_errors
 
 __all__ = ["analyze", "analyze_recording"]
@@ -130,6 +131,10 @@ def analyze_recording(
             recording.path, f"only {len(recording)} sample(s); at least two are needed"
         )
     fs = recording.sample_rate_hz
+    settings.check_sampling_rate(fs)
+    quality = check_quality(
+        recording.time_s, recording.acc_g, recording.gyro_dps, metadata=recording.metadata
+    )
     say = progress or (lambda _stage: None)
     say("estimating the leg angle")
     angle = estimate_leg_angle(
@@ -142,6 +147,8 @@ def analyze_recording(
         hip_line_segment_s=settings.hip_line_segment_s,
         max_bridge_s=settings.max_bridge_s,
     )
+    if settings.hip_line_segment_s is not None:
+        check_hip_line_reference(angle.hip_line_offset_deg, settings.hip_line_segment_s)
     say("finding sets and reps")
     movements, judged = _segment(recording, angle, settings)
     if not judged.reps.empty:
@@ -177,11 +184,12 @@ def analyze_recording(
             settings,
             leg,
             fs,
+            quality,
         )
         for k in sorted({int(x) for x in reps["set_id"].to_numpy()})
     )
     gaps = recording.gaps()
-    notes = [*angle.notes, leg.note]
+    notes = [*angle.notes, leg.note, *quality.notes]
     off = flags_off(settings)
     if off:
         notes.append(f"exercise {settings.exercise}: not judged here: {', '.join(off)}")
@@ -215,6 +223,7 @@ def _build_set(
     settings: Settings,
     leg: LegLength,
     sampling_rate_hz: float,
+    quality: SensorQuality,
 ) -> SetResult:
     time_s, theta_deg, rate_dps = angle.time_s, angle.theta_deg, angle.rate_dps
     members = members.sort_values("start_s")
@@ -249,6 +258,7 @@ def _build_set(
             bottom_pause_s=pauses[i],
             previous_pause_s=pauses[i - 1] if i > 0 else None,
             set_median_rom_deg=median_rom if len(members) >= 3 else None,
+            data_problem=quality.evidence(row["start_s"], row["end_s"]),
         )
         rep = RepResult(
             index=i + 1,

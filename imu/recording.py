@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import math
 import os
 import re
+import select
+import stat
+import tempfile
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -25,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from imu.errors import RecordingError
+from imu.errors import RecordingError, os_reason
 
 __all__ = [
     "GRAVITY_MPS2",
@@ -145,6 +149,108 @@ def find_gaps(time_s: FloatArray, *, sampling_rate_hz: float, min_missing: int =
 
 
 # --------------------------------------------------------------------------------------------
+# inputs that are not files: pipes, FIFOs, standard input; devices refused; sizes capped
+
+#: the largest recording read, bytes: about 45 h at 100 Hz (a 10 h one needs ~0.8 GB of memory)
+MAX_RECORDING_BYTES = 1 << 30
+#: a pipe, FIFO or standard input that sends nothing for this long is given up on, s
+STREAM_TIMEOUT_S = 5.0
+#: how a recording read from standard input (``-``) is named in messages and results
+STDIN_NAME = "<stdin>"
+
+
+def _input_kind(p: Path) -> str:
+    """``file``, ``stream`` (a pipe or FIFO) or ``stdin``; anything else is refused with one
+    line (:class:`RecordingError`): missing, unreadable, a folder, a device, too large."""
+    if str(p) == "-":
+        try:
+            mode = os.fstat(0).st_mode
+        except OSError:
+            raise RecordingError(
+                STDIN_NAME, "standard input is closed; pipe a recording in"
+            ) from None
+        if stat.S_ISCHR(mode) or not (stat.S_ISFIFO(mode) or stat.S_ISREG(mode)):
+            what = "a terminal" if os.isatty(0) else "not a file or a pipe"
+            raise RecordingError(
+                STDIN_NAME, f"standard input is {what}; pipe a recording in (imu analyze - < x.csv)"
+            )
+        return "stdin"
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise RecordingError(p, "no such file") from None
+    except OSError as exc:
+        raise RecordingError(p, f"cannot be read ({os_reason(exc)})") from None
+    mode = st.st_mode
+    if stat.S_ISDIR(mode):
+        raise RecordingError(p, "is a directory, not a recording CSV")
+    if stat.S_ISFIFO(mode):
+        return "stream"
+    if not stat.S_ISREG(mode):
+        kind = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}.get(
+            stat.S_IFMT(mode), "not a regular file"
+        )
+        raise RecordingError(p, f"is {kind}, not a recording CSV")
+    if st.st_size > MAX_RECORDING_BYTES:
+        raise RecordingError(p, _too_large(st.st_size))
+    return "file"
+
+
+def _too_large(size: int) -> str:
+    return (
+        f"{size / 1e9:.2f} GB is more than the {MAX_RECORDING_BYTES / 1e9:.2f} GB a recording may "
+        "hold (about 45 h at 100 Hz); split it"
+    )
+
+
+@contextlib.contextmanager
+def _spooled(p: Path, name: str, *, stdin: bool) -> Iterator[Path]:
+    """Copy a pipe, FIFO or standard input to a temporary file (deleted afterwards), giving up
+    after :data:`STREAM_TIMEOUT_S` without data or beyond :data:`MAX_RECORDING_BYTES`."""
+    try:
+        # O_NONBLOCK: opening a FIFO with no writer would block; poll() bounds every wait
+        fd = 0 if stdin else os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise RecordingError(name, f"cannot be read ({os_reason(exc)})") from None
+    try:
+        with tempfile.TemporaryDirectory(prefix="imu-stream-") as folder:
+            copy = Path(folder) / "recording.csv"
+            with copy.open("wb") as out:
+                _copy_stream(fd, out, name)
+            yield copy
+    finally:
+        if not stdin:
+            os.close(fd)
+
+
+def _copy_stream(fd: int, out: IO[bytes], name: str) -> None:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    total = 0
+    while True:
+        if not poller.poll(int(STREAM_TIMEOUT_S * 1000)):
+            if total == 0:
+                raise RecordingError(
+                    name, f"no data within {STREAM_TIMEOUT_S:g} s (is anything writing to it?)"
+                )
+            raise RecordingError(
+                name, f"the stream stopped for {STREAM_TIMEOUT_S:g} s after {total:,} bytes"
+            )
+        try:
+            chunk = os.read(fd, 1 << 20)
+        except BlockingIOError:
+            continue
+        except OSError as exc:
+            raise RecordingError(name, f"cannot be read ({os_reason(exc)})") from None
+        if not chunk:
+            return
+        total += len(chunk)
+        if total > MAX_RECORDING_BYTES:
+            raise RecordingError(name, _too_large(total))
+        out.write(chunk)
+
+
+# --------------------------------------------------------------------------------------------
 # reading
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -233,22 +339,40 @@ def _split_text(path: Path, raw: bytes) -> _Text:
         line = raw[pos:end].decode("utf-8")
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
-            names = [c.strip() for c in next(csv.reader([line]))]
+            if brk is None and len(raw) == _HEAD_BYTES:
+                break  # the header row goes on beyond the bytes read
+            fields = _csv_fields(line)
+            if isinstance(fields, str):
+                raise RecordingError(path, fields, line=line_no)
+            names = [c.strip() for c in fields]
             header = [c if c else f"column_{k + 1}" for k, c in enumerate(names)]
             unnamed = frozenset(h for h, c in zip(header, names, strict=True) if not c)
-            if brk is None and len(raw) == _HEAD_BYTES:
-                break  # the header row may go on beyond the bytes read
             return _Text(meta, line_no, header, unnamed, path, nxt)
         if stripped:
             key, sep, value = stripped[1:].strip().partition(":")
             if sep and key.strip():
                 meta[key.strip()] = value.strip()
         pos = nxt
-    if len(raw) == _HEAD_BYTES:  # more metadata than we read: read it all
-        return _split_text(path, path.read_bytes())
+    if len(raw) == _HEAD_BYTES:
+        raise RecordingError(
+            path,
+            f"no sample rows within the first {_HEAD_BYTES // 1024:,} KiB: the metadata lines "
+            "and the header row are longer than a recording's can be",
+        )
     if raw.strip(b" \t\r\n\xef\xbb\xbf"):
         raise RecordingError(path, "only metadata lines: no header row and no samples")
     raise RecordingError(path, "the file is empty (only blank lines)")
+
+
+def _csv_fields(line: str) -> list[str] | str:
+    """The fields of one CSV line, or why it cannot be split (a field over the csv module's
+    limit, a NUL byte)."""
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error as exc:
+        if "field limit" in str(exc):
+            return f"a field longer than {csv.field_size_limit():,} characters (not a recording?)"
+        return f"not CSV ({exc})"
 
 
 def _cell_problem(cell: str, column: str) -> str | None:
@@ -271,7 +395,9 @@ def _row_problem(line: str, header: Sequence[str], columns: Sequence[str]) -> st
     """Why one data row is unusable: wrong number of fields, or a bad numeric cell."""
     if line.lstrip().startswith("#"):
         return "a '#' line among the samples (metadata lines go before the header)"
-    fields = next(csv.reader([line]), [])
+    fields = _csv_fields(line)
+    if isinstance(fields, str):
+        return fields
     if len(fields) != len(header):
         few = "only " if len(fields) < len(header) else ""
         s = "" if len(fields) == 1 else "s"
@@ -298,16 +424,30 @@ def _first_bad_row(
 def read_recording(path: str | os.PathLike[str]) -> Recording:
     """Read a recording CSV (contracts §1), converting SI columns to g and °/s.
 
-    Raises :class:`RecordingError` for a missing, unreadable or empty file, text that is not UTF-8,
-    missing or duplicate columns, rows with the wrong number of fields, empty, non-numeric or
-    non-finite cells, time that does not strictly increase, and units that are obviously wrong.
-    Line numbers in the messages are the file's own (1-based), metadata and blank lines included.
+    ``path`` may be a file, a pipe or FIFO (``<(gunzip -c x.csv.gz)``), or ``-`` for standard
+    input; a stream is read whole first (:func:`_spooled`). Raises :class:`RecordingError` for a
+    missing, unreadable or empty file, a device or a terminal, a stream that sends nothing for
+    :data:`STREAM_TIMEOUT_S`, input over :data:`MAX_RECORDING_BYTES`, text that is not UTF-8,
+    missing or duplicate columns (with a hint when the separator is not a comma), rows with the
+    wrong number of fields, empty, non-numeric or non-finite cells, time that does not strictly
+    increase, and units that are obviously wrong. Line numbers in the messages are the file's own
+    (1-based), metadata and blank lines included.
     """
     p = Path(path)
-    if not p.exists():
-        raise RecordingError(p, "no such file")
-    if p.is_dir():
-        raise RecordingError(p, "is a directory, not a recording CSV")
+    kind = _input_kind(p)
+    if kind == "file":
+        return _read_csv(p)
+    name = STDIN_NAME if kind == "stdin" else str(p)
+    with _spooled(p, name, stdin=kind == "stdin") as copy:
+        try:
+            recording = _read_csv(copy)
+        except RecordingError as exc:
+            raise RecordingError(name, exc.problem, line=exc.line) from None
+    return dataclasses.replace(recording, path=name)
+
+
+def _read_csv(p: Path) -> Recording:
+    """:func:`read_recording` on a regular file."""
     try:
         with p.open("rb") as fh:
             head = fh.read(_HEAD_BYTES)
@@ -330,7 +470,11 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
         p, header, GYRO_COLUMNS, _GYRO_SI, 180.0 / math.pi, header_line
     )
     if TIME_COLUMN not in header:
-        raise RecordingError(p, f"missing column {TIME_COLUMN!r} in the header", line=header_line)
+        raise RecordingError(
+            p,
+            f"missing column {TIME_COLUMN!r} in the header" + _separator_hint(header),
+            line=header_line,
+        )
     if not text.has_rows():
         raise RecordingError(p, "header but no samples", line=header_line)
     numeric_cols = [TIME_COLUMN, *acc_cols, *gyro_cols]
@@ -353,6 +497,8 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
             detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise RecordingError(p, f"malformed CSV ({detail})") from None
         raise RecordingError(p, found[1], line=found[0]) from None
+    if len(frame) == 0:  # e.g. a byte-order mark alone after the header
+        raise RecordingError(p, "header but no samples", line=header_line)
     columns = [frame[c].to_numpy(dtype=np.float64) for c in numeric_cols]
     bad_rows = [np.flatnonzero(~np.isfinite(col)) for col in columns]
     if any(b.size for b in bad_rows):
@@ -418,9 +564,25 @@ def _pick_columns(
         missing = [c for c in native if c not in header]
     raise RecordingError(
         path,
-        f"missing column(s) {', '.join(repr(m) for m in missing)} in the header",
+        f"missing column(s) {', '.join(repr(m) for m in missing)} in the header"
+        + _separator_hint(header),
         line=header_line,
     )
+
+
+_OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "'|'"}
+
+
+def _separator_hint(header: Sequence[str]) -> str:
+    """A hint when the header looks separated by something other than commas."""
+    text = ",".join(header)
+    for sep, name in _OTHER_SEPARATORS.items():
+        if text.count(sep) >= 2 and sep not in ",".join(REQUIRED_COLUMNS):
+            return (
+                f"; the header looks separated by {name}, but a recording CSV separates its "
+                "fields by commas (and uses '.' for decimals): re-export it with commas"
+            )
+    return ""
 
 
 def _check_units(

@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from imu.errors import ConfigError
+from imu.errors import ConfigError, SettingError
 
 __all__ = [
+    "HIP_LINE_MAX_DEG",
     "PROFILES",
+    "RANGES",
     "Settings",
     "Tempo",
+    "check_hip_line_reference",
     "flags_off",
     "load_settings",
     "parse_tempo",
@@ -154,16 +157,13 @@ class Settings:
             raise ConfigError(
                 f"shank_axis {self.shank_axis!r}: choose one of {', '.join(SHANK_AXES)}"
             )
-        if self.leg_length_m is not None and not 0.3 <= self.leg_length_m <= 1.5:
-            raise ConfigError(f"leg_length_m {self.leg_length_m}: expected 0.3–1.5 m")
         if self.target_tempo is not None:
             parse_tempo(self.target_tempo)
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, float) and not math.isfinite(value):
                 raise ConfigError(f"{f.name}: must be a finite number, got {value}")
-            if f.name in _NON_NEGATIVE and value < 0:
-                raise ConfigError(f"{f.name}: must not be negative, got {value:g}")
+            _check_range(f.name, value)
         if self.hip_line_segment_s is not None:
             a, b = self.hip_line_segment_s
             if not (math.isfinite(a) and math.isfinite(b)):
@@ -172,10 +172,18 @@ class Settings:
                 raise ConfigError(
                     f"hip_line_segment_s: end must be after start, got [{a:g}, {b:g}]"
                 )
-        if self.min_set_reps < 1:
-            raise ConfigError("min_set_reps must be at least 1")
-        if self.smoothing_cutoff_hz <= 0 or self.moving_rate_dps <= 0:
-            raise ConfigError("smoothing_cutoff_hz and moving_rate_dps must be positive")
+
+    def check_sampling_rate(self, sampling_rate_hz: float) -> None:
+        """The settings that depend on the data's rate: the smoothing cutoff must stay below
+        the Nyquist rate (half the sampling rate). Raises :class:`SettingError`."""
+        nyquist_hz = 0.5 * sampling_rate_hz
+        if math.isfinite(nyquist_hz) and self.smoothing_cutoff_hz >= nyquist_hz:
+            raise SettingError(
+                "smoothing_cutoff_hz",
+                f"{self.smoothing_cutoff_hz:g}",
+                f"must be below the Nyquist rate, {nyquist_hz:g} Hz for data sampled at "
+                f"{sampling_rate_hz:g} Hz",
+            )
 
     @property
     def tempo(self) -> Tempo | None:
@@ -209,7 +217,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "leg-raise": {
         "tolerance_deg": None,
         "min_rom_deg": 4.0,
-        "top_min_deg": -180.0,
+        "top_min_deg": -120.0,
         "partial_margin_deg": 0.0,
         "coast_min_deg": 0.0,
         "bounce_velocity_dps": 0.0,
@@ -241,22 +249,57 @@ _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Settings)}
 #: optional fields (``None`` allowed) and the type of their value when set
 _OPTIONAL_FLOATS = {"leg_length_m", "tolerance_deg"}
 _OPTIONAL_TEXT = {"target_tempo"}
-#: durations, speeds, margins: a negative value is meaningless (0 disables where documented)
-_NON_NEGATIVE = {
-    "rest_threshold_s",
-    "sensor_offset_m",
-    "min_rom_deg",
-    "partial_margin_deg",
-    "hold_min_s",
-    "rest_at_bottom_s",
-    "drop_velocity_dps",
-    "coast_min_deg",
-    "bounce_velocity_dps",
-    "bounce_window_s",
-    "swing_through_deg",
-    "tempo_tolerance_s",
-    "max_bridge_s",
+#: the largest hip line elevation (``hip_line_offset_deg``, or measured from a hip-line segment)
+#: taken for a tilted torso: beyond it the reference was not taken with the legs in line, °
+HIP_LINE_MAX_DEG = 45.0
+
+#: the valid range of every number setting, inclusive, and its unit (where 0 disables a flag,
+#: the range starts at 0). A value outside says so with the range (:class:`SettingError`).
+RANGES: dict[str, tuple[float, float, str]] = {
+    "tolerance_deg": (-30.0, 60.0, "°"),
+    "hip_line_offset_deg": (-HIP_LINE_MAX_DEG, HIP_LINE_MAX_DEG, "°"),
+    "leg_length_m": (0.3, 1.5, "m"),
+    "sensor_offset_m": (0.0, 0.15, "m"),
+    "rest_threshold_s": (2.0, 600.0, "s"),
+    "min_set_reps": (1, 100, ""),
+    "min_rom_deg": (1.0, 90.0, "°"),
+    "top_min_deg": (-120.0, 30.0, "°"),
+    "partial_margin_deg": (0.0, 90.0, "°"),
+    "hold_min_s": (0.0, 10.0, "s"),
+    "rest_at_bottom_s": (0.0, 300.0, "s"),
+    "drop_velocity_dps": (0.0, 3000.0, "°/s"),
+    "coast_min_deg": (0.0, 90.0, "°"),
+    "bounce_velocity_dps": (0.0, 3000.0, "°/s"),
+    "bounce_window_s": (0.05, 2.0, "s"),
+    "swing_through_deg": (0.0, 90.0, "°"),
+    "tempo_tolerance_s": (0.0, 10.0, "s"),
+    "smoothing_cutoff_hz": (0.2, 50.0, "Hz"),
+    "moving_rate_dps": (0.5, 200.0, "°/s"),
+    "max_bridge_s": (0.0, 10.0, "s"),
 }
+
+
+def _check_range(name: str, value: Any) -> None:
+    """Raise :class:`SettingError` when a number setting lies outside :data:`RANGES`."""
+    if name not in RANGES or value is None or not _is_number(value):
+        return
+    lo, hi, unit = RANGES[name]
+    if not lo <= value <= hi:
+        sep = "" if unit in ("°", "") else " "
+        raise SettingError(name, f"{value:g}", f"expected {lo:g} to {hi:g}{sep}{unit}")
+
+
+def check_hip_line_reference(offset_deg: float, segment_s: tuple[float, float]) -> None:
+    """A hip line measured from ``segment_s`` must be near horizontal (within
+    :data:`HIP_LINE_MAX_DEG`): a reference taken with the legs hanging reads about −90°."""
+    if abs(offset_deg) > HIP_LINE_MAX_DEG:
+        a, b = segment_s
+        raise ConfigError(
+            f"the hip-line segment {a:g}–{b:g} s (--hip-line-segment): the legs were at "
+            f"{offset_deg:+.0f}° from horizontal there, not in line with the body (a hip line is "
+            f"within ±{HIP_LINE_MAX_DEG:g}°); choose the seconds where they were held straight "
+            "out, or give the torso's tilt as hip_line_offset_deg (--hip-offset-deg)"
+        )
 
 
 def _is_number(value: Any) -> bool:

@@ -288,7 +288,7 @@ def test_config_with_unknown_key_fails_in_one_line(
         (["--tempo", "3-0-2"], ["tempo '3-0-2'"]),
         (["--exercise", "squat"], ["unknown exercise 'squat'"]),
         (["--hip-line-segment", "6-3"], ["hip_line_segment_s", "end must be after start"]),
-        (["--rest-threshold-s", "-5"], ["rest_threshold_s", "negative"]),
+        (["--rest-threshold-s", "-5"], ["--rest-threshold-s -5", "expected 2 to 600 s"]),
     ],
 )
 def test_bad_options_fail_in_one_line(

@@ -41,3 +41,11 @@ def test_bench_speed_quick() -> None:
 def test_bench_live_quick() -> None:
     out = _run("bench_live.py", "--quick")
     assert out.strip()
+
+
+def test_fuzz_quick() -> None:
+    out = _run("fuzz.py", "--quick")
+    assert "fuzz: 20 examples per property" in out
+    assert "test_random_csv_rows: 20 passing, 0 failing" in out
+    result = out.strip().splitlines()[-1]
+    assert result.startswith("result: ") and "passed" in result and "failed" not in result

@@ -8,8 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from imu.errors import ConfigError, ImuError
-from imu.settings import PROFILES, Settings, Tempo, load_settings, parse_tempo, profile_table
+from imu.errors import ConfigError, ImuError, SettingError
+from imu.settings import (
+    PROFILES,
+    RANGES,
+    Settings,
+    Tempo,
+    check_hip_line_reference,
+    load_settings,
+    parse_tempo,
+    profile_table,
+)
 
 
 def write_toml(tmp_path: Path, text: str, name: str = "imu.toml") -> Path:
@@ -143,9 +152,9 @@ def test_toml_invalid_values_are_rejected(tmp_path: Path) -> None:
         'exercise = "squat"': "unknown exercise 'squat'",
         'shank_axis = "up"': "shank_axis 'up'",
         'target_tempo = "3-0-2"': "expected four numbers",
-        "leg_length_m = 3.0": "leg_length_m 3.0",
-        "min_set_reps = 0": "min_set_reps must be at least 1",
-        "hold_min_s = -0.5": "hold_min_s: must not be negative",
+        "leg_length_m = 3.0": "leg_length_m 3: expected 0.3 to 1.5 m",
+        "min_set_reps = 0": "min_set_reps 0: expected 1 to 100",
+        "hold_min_s = -0.5": "hold_min_s -0.5: expected 0 to 10 s",
         "smoothing_cutoff_hz = 0": "smoothing_cutoff_hz",
         "tolerance_deg = nan": "tolerance_deg: must be a finite number",
         "hip_line_segment_s = [6, 3]": "end must be after start",
@@ -296,16 +305,16 @@ def test_hip_line_segment() -> None:
         ("target_tempo", 3021, "target_tempo: expected text"),
         ("exercise", None, "exercise: expected text"),
         ("shank_axis", "up", "shank_axis 'up'"),
-        ("leg_length_m", 0.1, "leg_length_m 0.1"),
+        ("leg_length_m", 0.1, "leg_length_m 0.1: expected 0.3 to 1.5 m"),
         ("leg_length_m", "0.9", "leg_length_m: expected a number"),
-        ("rest_threshold_s", -1.0, "rest_threshold_s: must not be negative"),
-        ("hold_min_s", -0.1, "hold_min_s: must not be negative"),
-        ("tempo_tolerance_s", -0.5, "tempo_tolerance_s: must not be negative"),
+        ("rest_threshold_s", -1.0, "rest_threshold_s -1: expected 2 to 600 s"),
+        ("hold_min_s", -0.1, "hold_min_s -0.1: expected 0 to 10 s"),
+        ("tempo_tolerance_s", -0.5, "tempo_tolerance_s -0.5: expected 0 to 10 s"),
         ("max_bridge_s", math.inf, "max_bridge_s: must be a finite number"),
         ("hip_line_offset_deg", math.nan, "hip_line_offset_deg: must be a finite number"),
-        ("min_set_reps", 0, "min_set_reps must be at least 1"),
-        ("smoothing_cutoff_hz", 0.0, "smoothing_cutoff_hz"),
-        ("moving_rate_dps", -1.0, "moving_rate_dps"),
+        ("min_set_reps", 0, "min_set_reps 0: expected 1 to 100"),
+        ("smoothing_cutoff_hz", 0.0, "smoothing_cutoff_hz 0: expected 0.2 to 50 Hz"),
+        ("moving_rate_dps", -1.0, "moving_rate_dps -1: expected 0.5 to 200 °/s"),
     ],
 )
 def test_settings_validation_errors_are_config_errors(
@@ -330,5 +339,41 @@ def test_settings_to_dict_and_replace() -> None:
     assert d["exercise"] == "prone-leg-lift" and d["target_tempo"] == "2-1-1-1"
     assert set(d) == {f.name for f in dataclasses.fields(Settings)}
     assert Settings(**d) == s
-    with pytest.raises(ConfigError, match="must not be negative"):
+    with pytest.raises(ConfigError, match=r"bounce_window_s -1: expected 0\.05 to 2 s"):
         dataclasses.replace(s, bounce_window_s=-1.0)
+
+
+def test_every_number_setting_has_a_range_and_every_profile_lies_within_it() -> None:
+    numbers = {
+        f.name
+        for f in dataclasses.fields(Settings)
+        if isinstance(f.default, int | float) or f.name == "leg_length_m"
+    }
+    assert numbers == set(RANGES)
+    for name in PROFILES:
+        load_settings(exercise=name)  # raises if a profile's value is out of range
+
+
+@pytest.mark.parametrize("name", sorted(RANGES))
+def test_each_range_is_enforced_at_both_ends(name: str) -> None:
+    lo, hi, unit = RANGES[name]
+    Settings(**{name: lo})  # type: ignore[arg-type]
+    Settings(**{name: hi})  # type: ignore[arg-type]
+    for bad in (lo - 1, hi * 2 + 1):
+        with pytest.raises(SettingError) as exc:
+            Settings(**{name: bad})  # type: ignore[arg-type]
+        assert exc.value.setting == name
+        assert f"expected {lo:g} to {hi:g}" in str(exc.value) and unit in str(exc.value)
+
+
+def test_smoothing_cutoff_must_stay_below_nyquist() -> None:
+    s = Settings(smoothing_cutoff_hz=13.0)
+    s.check_sampling_rate(100.0)
+    with pytest.raises(SettingError, match=r"must be below the Nyquist rate, 12\.5 Hz"):
+        s.check_sampling_rate(25.0)
+
+
+def test_hip_line_reference_must_be_near_horizontal() -> None:
+    check_hip_line_reference(-20.0, (3.0, 6.0))
+    with pytest.raises(ConfigError, match=r"the legs were at -88° from horizontal"):
+        check_hip_line_reference(-88.0, (3.0, 6.0))

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from imu.errors import ConfigError, ImuError
+from imu.commands._output import check_output_dir
+from imu.errors import ConfigError, ImuError, SettingError
 
 
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,7 +95,23 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         "shank_axis": args.shank_axis,
         "rest_threshold_s": args.rest_threshold_s,
     }
-    return load_settings(exercise=args.exercise, config_path=args.config, overrides=overrides)
+    try:
+        return load_settings(exercise=args.exercise, config_path=args.config, overrides=overrides)
+    except SettingError as exc:
+        option = _SETTING_OPTIONS.get(exc.setting)
+        if option is None or overrides.get(exc.setting) is None:
+            raise
+        given = args.hip_line_segment if exc.setting == "hip_line_segment_s" else exc.value
+        raise ConfigError(f"{option} {given}: {exc.problem}") from None
+
+
+#: the option that sets each setting (for messages about a value given on the command line)
+_SETTING_OPTIONS = {
+    "hip_line_offset_deg": "--hip-offset-deg",
+    "hip_line_segment_s": "--hip-line-segment",
+    "leg_length_m": "--leg-length-m",
+    "rest_threshold_s": "--rest-threshold-s",
+}
 
 
 def register(sub: Any) -> None:
@@ -118,18 +135,20 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.recording) if args.recording else default_recording_path()
     if not args.recording and not path.exists():
         raise ImuError(f"the built-in recording {path} is missing; pass a recording CSV")
+    out = check_output_dir(args.out)
     with _progress(enabled=not args.quiet) as say:
         result = analyze(path, settings=settings, progress=say)
         if not args.no_plots:
             say("drawing the charts")
-        written = write_outputs(
-            result,
-            args.out,
-            source_path=str(path),
-            argv=getattr(args, "argv", None),
-            plots=not args.no_plots,
-            plot_format=args.format,
-        )
+        with out.writing() as stage:
+            written = write_outputs(
+                result,
+                stage,
+                source_path=str(path),
+                argv=getattr(args, "argv", None),
+                plots=not args.no_plots,
+                plot_format=args.format,
+            )
     if not args.quiet:
         print_report(result, Path(args.out), len(written))
     return 0

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from imu.commands._output import OutputDir, check_output_dir, check_output_file
 from imu.commands.analyze import (
     add_chart_arguments,
     add_live_arguments,
@@ -171,7 +172,7 @@ def _check_options(args: argparse.Namespace) -> None:
             raise ConfigError("--seed applies to --simulate only")
 
 
-def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
+def _paths(args: argparse.Namespace) -> tuple[Path, OutputDir]:
     csv = Path(args.out) if args.out else default_out()
     if csv.suffix.lower() != ".csv":
         raise ConfigError(f"--out {csv}: the recording must be a .csv file")
@@ -179,8 +180,9 @@ def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
         raise ConfigError(
             f"--out {csv}: the file exists; choose another name (nothing overwritten)"
         )
+    check_output_file(csv, option="--out" if args.out else "")
     analysis = Path(args.analysis_dir) if args.analysis_dir else csv.with_suffix("")
-    return csv, analysis
+    return csv, check_output_dir(analysis, option="--analysis-dir" if args.analysis_dir else "")
 
 
 class _NoMetronome:
@@ -294,7 +296,8 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.metronome and settings.tempo is None:
         raise ConfigError("--metronome needs a target tempo: add --tempo E-B-C-T, e.g. 3-0-2-1")
-    csv, analysis_dir = _paths(args)
+    csv, analysis = _paths(args)
+    analysis_dir = analysis.path
     metadata: dict[str, str] = {}
     if args.leg:
         metadata["leg"] = args.leg
@@ -302,6 +305,7 @@ def run(args: argparse.Namespace) -> int:
     speed = 1.0 if not args.simulate or args.speed is None else float(args.speed)
 
     view = LiveView(mode="off" if args.quiet else args.view)
+    analysis.clear_earlier()  # this run's events.jsonl goes there as the samples arrive
     with Cues(_sink(args, speed=speed)) as cues, view:
 
         def make() -> LiveRecorder:
@@ -328,14 +332,15 @@ def run(args: argparse.Namespace) -> int:
             raise ImuError("stopped before the sensor streamed; nothing was recorded")
         raise ImuError("the sensor sent no samples; nothing was recorded")
     result = analyze(outcome.csv_path, settings=settings)
-    written = write_outputs(
-        result,
-        analysis_dir,
-        source_path=str(outcome.csv_path),
-        argv=getattr(args, "argv", None),
-        plots=not args.no_plots,
-        plot_format=args.format,
-    )
+    with analysis.writing(keep=(EVENTS_FILE,)) as stage:
+        written = write_outputs(
+            result,
+            stage,
+            source_path=str(outcome.csv_path),
+            argv=getattr(args, "argv", None),
+            plots=not args.no_plots,
+            plot_format=args.format,
+        )
     if not args.quiet:
         stats = outcome.stats
         lost = stats.lost_samples if stats is not None else 0

@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from imu.commands._output import check_output_dir
 from imu.commands.analyze import (
     add_chart_arguments,
     add_live_arguments,
@@ -73,12 +74,13 @@ def run(args: argparse.Namespace) -> int:
     if args.chunk_samples is not None and args.chunk_samples < 1:
         raise ConfigError(f"--chunk-samples {args.chunk_samples}: expected 1 or more")
     settings = settings_from_args(args)
+    out_dir = check_output_dir(args.out)
     path = Path(args.recording)
     recording = read_recording(path)
     fs = recording.sample_rate_hz
+    settings.check_sampling_rate(fs)
     chunk = args.chunk_samples or max(1, round(0.05 * fs))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = out_dir.path
 
     sink: Sink
     if args.quiet or args.audio == "quiet":
@@ -88,21 +90,23 @@ def run(args: argparse.Namespace) -> int:
     else:
         sink = open_sink(args.audio)
     view = LiveView(mode="off" if args.quiet else args.view)
-    with Cues(sink) as cues, view:
-        session = LiveSession(
-            settings, sampling_rate_hz=fs, view=view, cues=cues, events_path=out / EVENTS_FILE
+    with out_dir.writing() as stage:
+        with Cues(sink) as cues, view:
+            session = LiveSession(
+                settings, sampling_rate_hz=fs, view=view, cues=cues, events_path=stage / EVENTS_FILE
+            )
+            with session:
+                blocks = replay_blocks(recording, speed=speed, chunk_samples=chunk)
+                asyncio.run(session.run(blocks))
+        result = analyze(recording, settings=settings)
+        written = write_outputs(
+            result,
+            stage,
+            source_path=str(path),
+            argv=getattr(args, "argv", None),
+            plots=not args.no_plots,
+            plot_format=args.format,
         )
-        with session:
-            asyncio.run(session.run(replay_blocks(recording, speed=speed, chunk_samples=chunk)))
-    result = analyze(recording, settings=settings)
-    written = write_outputs(
-        result,
-        out,
-        source_path=str(path),
-        argv=getattr(args, "argv", None),
-        plots=not args.no_plots,
-        plot_format=args.format,
-    )
     if not args.quiet:
         counts = session.event_counts
         summary = ", ".join(f"{k} ×{v}" for k, v in sorted(counts.items())) or "no events"

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 from typing import Any
 
+from imu.commands._output import check_output_file
 from imu.errors import ConfigError
 
 _SETUPS = ("bench", "machine", "floor")
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out {args.out}: the recording must be a .csv file")
     if args.seed < 0:
         raise ConfigError(f"--seed {args.seed}: must not be negative")
+    check_output_file(args.out)
     rng = np.random.default_rng(args.seed)
     spec = random_spec(
         rng, setup=args.setup, faults=args.faults, realistic_sensor=not args.ideal_sensor

@@ -33,6 +33,7 @@ import numpy.typing as npt
 from imu.live.audio import Cues, Metronome
 from imu.live.detector import LiveDetector, LiveEvent
 from imu.live.view import LiveState, LiveView, PhaseTimes, WarningNote
+from imu.quality import QualityMonitor
 from imu.recording import Recording
 from imu.settings import Settings
 
@@ -83,9 +84,12 @@ class LiveSession:
         events_path: str | os.PathLike[str] | None = None,
         status: SourceStatus | None = None,
     ) -> None:
+        settings.check_sampling_rate(sampling_rate_hz)
         self.settings = settings
         self.sampling_rate_hz = float(sampling_rate_hz)
         self.detector = LiveDetector(settings, sampling_rate_hz=sampling_rate_hz)
+        #: saturated or flat-lined channels, a rate off the nominal one: shown in the view
+        self.quality = QualityMonitor(sampling_rate_hz=sampling_rate_hz)
         self.view = view
         self.cues = cues
         self.status = status if status is not None else SourceStatus()
@@ -120,6 +124,7 @@ class LiveSession:
         if t.shape[0] == 0:
             return []
         self._count_samples(t)
+        self.quality.update(t, acc_g, gyro_dps)
         events = self.detector.update(t, acc_g, gyro_dps)
         self._handle(events)
         if self._metronome is not None:
@@ -271,6 +276,7 @@ class LiveSession:
             elapsed_s=elapsed,
             output_path=status.output_path,
             message=status.message or ("" if d.ready else "starting…"),
+            sensor_problems=self.quality.current,
         )
         self.view.update(state)
 

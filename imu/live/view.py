@@ -105,6 +105,8 @@ class LiveState:
     elapsed_s: float = 0.0  #: recording time since the start, s
     output_path: str | None = None  #: where the recording is written
     message: str = ""  #: one status line, e.g. "hold your legs in line to calibrate"
+    #: what the sensor gets wrong right now, e.g. "acc_z_g saturated at +16 g" (imu.quality)
+    sensor_problems: tuple[str, ...] = ()
 
     @property
     def loss_pct(self) -> float | None:
@@ -191,7 +193,18 @@ def _status_panel(state: LiveState) -> Panel:
         Text(f"→ {state.output_path}" if state.output_path else "not saving", style="dim"),
         Text(state.message, style="bold"),
     )
-    return Panel(grid, title=f"imu live · {state.exercise}", title_align="left")
+    body: RenderableType = grid
+    if state.sensor_problems:
+        body = Group(grid, Text(_sensor_line(state), style=f"bold {RED}"))
+    return Panel(body, title=f"imu live · {state.exercise}", title_align="left")
+
+
+def _sensor_line(state: LiveState) -> str:
+    return (
+        "⚠ sensor: "
+        + "; ".join(state.sensor_problems)
+        + " (the analysis flags the reps it touches clipped)"
+    )
 
 
 class AngleGauge:
@@ -524,6 +537,11 @@ class LiveView:
                 ]
                 phases = "  " + " · ".join(parts) if parts else ""
             self._write(f"{stamp} set {state.set_index} rep {state.rep_count}{phases}")
+        if state.sensor_problems != (prev.sensor_problems if prev else ()):
+            if state.sensor_problems:
+                self._write(f"{stamp} {_sensor_line(state)}", style=RED)
+            elif prev is not None:
+                self._write(f"{stamp} sensor: the data look right again")
         old = set(prev.warnings) if prev is not None else set()
         for w in state.warnings:
             if w not in old:
