@@ -190,6 +190,7 @@ def analyze_recording(
         gaps=tuple((g.start_s, g.end_s, g.missing_samples) for g in gaps),
         notes=tuple(notes),
         extras={"candidate_reps": len(candidates)},
+        metadata=dict(recording.metadata),
     )
 
 

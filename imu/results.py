@@ -17,9 +17,19 @@ import pandas as pd
 
 from imu.settings import Settings
 
-__all__ = ["AngleTrace", "Flag", "PhaseStats", "RepResult", "SessionResult", "SetResult"]
+__all__ = [
+    "FLAG_NAMES",
+    "AngleTrace",
+    "Flag",
+    "PhaseStats",
+    "RepResult",
+    "SessionResult",
+    "SetResult",
+]
 
 SCHEMA = "imu-summary/1"
+#: every flag the analysis raises (documented in the README's flag table)
+FLAG_NAMES = ("above_hip_line", "momentum", "drop", "no_hold", "partial", "rest_at_bottom")
 PHASES = ("concentric_s", "top_hold_s", "eccentric_s", "bottom_pause_s")
 
 
@@ -210,6 +220,8 @@ class SessionResult:
     gaps: tuple[tuple[float, float, int], ...] = ()  #: (start_s, end_s, missing samples)
     notes: tuple[str, ...] = ()  #: things the user should know (estimates, gaps, …)
     extras: Mapping[str, Any] = field(default_factory=dict)
+    #: the recording's ``# key: value`` metadata lines (``leg``, ``started_at``, …)
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def exercise(self) -> str:
