@@ -49,10 +49,16 @@ th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: rig
          white-space: nowrap; vertical-align: top; }
 th { background: #f3f3f3; }
 th:first-child, td:first-child { text-align: left; }
-td.flags { text-align: left; white-space: normal; min-width: 14em; }
+td.flags, th:last-child { text-align: left; white-space: normal; }
 td.flags b { color: var(--flag); }
-.chart { width: 100%; height: auto; display: block; margin: 6px 0; border: 1px solid var(--line);
+.chartbox { overflow-x: auto; -webkit-overflow-scrolling: touch; margin: 6px 0; }
+.chart { width: 100%; height: auto; display: block; border: 1px solid var(--line);
          border-radius: 6px; }
+/* on a phone a chart keeps a readable size and scrolls sideways inside its own box */
+@media (max-width: 700px) { .chart { width: 760px; max-width: none; } }
+tr.evidence td { text-align: left; white-space: normal; color: var(--flag); font-size: 0.85rem;
+                 border-bottom: 1px solid var(--line); padding-top: 0; }
+tr.has-evidence td { border-bottom: none; }
 ul.notes li { margin: 0.2em 0; }
 footer { color: var(--muted); font-size: 0.8rem; margin-top: 2em; }
 """
@@ -71,7 +77,7 @@ def _svg_uri(fig: Figure) -> str:
 
 
 def _chart(fig: Figure, alt: str) -> str:
-    return f'<img class="chart" alt="{_e(alt)}" src="{_svg_uri(fig)}">'
+    return f'<div class="chartbox"><img class="chart" alt="{_e(alt)}" src="{_svg_uri(fig)}"></div>'
 
 
 def _num(value: float | None, digits: int = 1, suffix: str = "") -> str:
@@ -82,9 +88,10 @@ def _num(value: float | None, digits: int = 1, suffix: str = "") -> str:
     return f"{value:.{digits}f}{suffix}"
 
 
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]], *, cls: str = "") -> str:
+def _table(head: Sequence[str], rows: Sequence[Sequence[str] | str], *, cls: str = "") -> str:
+    """A table in a sideways-scrolling box; a row is its cells, or ready ``<tr>`` markup."""
     th = "".join(f"<th>{_e(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(rows_cells) + "</tr>" for rows_cells in rows)
+    body = "".join(r if isinstance(r, str) else "<tr>" + "".join(r) + "</tr>" for r in rows)
     return f'<div class="scroll"><table class="{cls}"><thead><tr>{th}</tr></thead>' + (
         f"<tbody>{body}</tbody></table></div>"
     )
@@ -94,10 +101,29 @@ def _td(text: str, cls: str = "") -> str:
     return f'<td class="{cls}">{text}</td>' if cls else f"<td>{text}</td>"
 
 
-def _rep_flags(rep: RepResult) -> str:
+_REP_HEAD = ("rep", "lift s", "hold s", "lower s", "bottom s", "peak °", "ROM °", "°/s", "flags")
+
+
+def _rep_rows(rep: RepResult) -> str:
+    """A rep's figures, then (if flagged) a full-width row with each flag's evidence."""
+    cells = [
+        _td(str(rep.index)),
+        _td(_num(rep.concentric_s, 2)),
+        _td(_num(rep.top_hold_s, 2)),
+        _td(_num(rep.eccentric_s, 2)),
+        _td(_num(rep.bottom_pause_s, 2)),
+        _td(_num(rep.peak_angle_deg, 1)),
+        _td(_num(rep.rom_deg, 1)),
+        _td(_num(rep.peak_velocity_dps, 0)),
+        _td(", ".join(f"<b>{_e(f.name)}</b>" for f in rep.flags) or "clean", "flags"),
+    ]
     if not rep.flags:
-        return "clean"
-    return "<br>".join(f"<b>{_e(f.name)}</b>: {_e(f.evidence)}" for f in rep.flags)
+        return "<tr>" + "".join(cells) + "</tr>"
+    evidence = "; ".join(f"{_e(f.name)}: {_e(f.evidence)}" for f in rep.flags)
+    return (
+        '<tr class="has-evidence">' + "".join(cells) + "</tr>"
+        f'<tr class="evidence"><td colspan="{len(_REP_HEAD)}">{evidence}</td></tr>'
+    )
 
 
 def _set_section(result: SessionResult, s: SetResult) -> str:
@@ -113,25 +139,7 @@ def _set_section(result: SessionResult, s: SetResult) -> str:
     charts = _chart(set_angle_figure(result, s.index), f"leg angle over set {s.index}") + _chart(
         set_tempo_figure(result, s.index), f"phase durations of set {s.index}"
     )
-    rows = [
-        [
-            _td(str(r.index)),
-            _td(_num(r.concentric_s, 2)),
-            _td(_num(r.top_hold_s, 2)),
-            _td(_num(r.eccentric_s, 2)),
-            _td(_num(r.bottom_pause_s, 2)),
-            _td(_num(r.peak_angle_deg, 1)),
-            _td(_num(r.rom_deg, 1)),
-            _td(_num(r.peak_velocity_dps, 0)),
-            _td(_rep_flags(r), "flags"),
-        ]
-        for r in s.reps
-    ]
-    table = _table(
-        ["rep", "lift s", "hold s", "lower s", "bottom s", "peak °", "ROM °", "speed °/s", "flags"],
-        rows,
-        cls="reps",
-    )
+    table = _table(_REP_HEAD, [_rep_rows(r) for r in s.reps], cls="reps")
     return head + charts + table
 
 

@@ -45,15 +45,23 @@ def run(args: argparse.Namespace) -> int:
 
     source = Path(args.source)
     out = Path(args.out)
-    if source.suffix.lower() == ".csv" or source.is_file():
+    if source.exists():
         settings = settings_from_args(args)
         path = source
     else:
         from imu.history import open_history
+        from imu.history.store import HistoryError
         from imu.summary import file_sha256
 
         with open_history(args.db) as store:
-            row = store.find(args.source)
+            try:
+                row = store.find(args.source)
+            except HistoryError:
+                if source.suffix.lower() == ".csv":
+                    raise ImuError(
+                        f"{source}: no such file, nor a session of that name in the history"
+                    ) from None
+                raise
         if row.path is None or not Path(row.path).is_file():
             raise ImuError(
                 f"session {row.id}: its recording {row.path or row.recording} is no longer there; "

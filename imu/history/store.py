@@ -235,6 +235,12 @@ class NewSession:
     sets: Sequence[StoredSet]
 
 
+#: columns of :meth:`HistoryStore.set_frame` and ``rep_frame`` that hold text
+_TEXT_COLUMNS = frozenset(
+    {"started_at", "recording", "leg", "exercise", "tempo", "flags", "flag_counts_json"}
+)
+
+
 class HistoryStore:
     """The history database at ``path`` (created, or migrated to :data:`SCHEMA_VERSION`)."""
 
@@ -533,6 +539,9 @@ class HistoryStore:
         cursor = self._db.execute(f"{select} {where} {order}", params)
         names = [d[0] for d in cursor.description]
         frame = pd.DataFrame([tuple(r) for r in cursor.fetchall()], columns=names)
+        for name in names:  # a column of NULLs only comes back as objects: make numbers numbers
+            if name not in _TEXT_COLUMNS:
+                frame[name] = pd.to_numeric(frame[name])
         frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True, format="ISO8601")
         return frame
 

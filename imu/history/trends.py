@@ -32,7 +32,9 @@ TREND_COLUMNS = {
 def _week_keys(started_at: pd.Series) -> tuple[pd.Series, pd.Series]:
     iso = started_at.dt.isocalendar()
     week = iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
-    start = (started_at.dt.normalize() - pd.to_timedelta(started_at.dt.weekday, unit="D")).dt.date
+    start = (
+        started_at.dt.normalize() - pd.to_timedelta(started_at.dt.day_of_week, unit="D")
+    ).dt.date
     return week, start
 
 
