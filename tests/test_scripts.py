@@ -41,3 +41,8 @@ def test_bench_speed_quick() -> None:
 def test_bench_live_quick() -> None:
     out = _run("bench_live.py", "--quick")
     assert out.strip()
+
+
+def test_bench_batch_quick() -> None:
+    out = _run("bench_batch.py", "--quick")
+    assert "batch ratio:" in out and "one after another" in out
