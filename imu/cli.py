@@ -14,7 +14,17 @@ from collections.abc import Sequence
 from imu import __version__
 from imu.errors import ImuError
 
-COMMANDS = ("analyze", "simulate", "record", "replay", "report", "history", "scan", "profiles")
+COMMANDS = (
+    "analyze",
+    "simulate",
+    "record",
+    "replay",
+    "report",
+    "history",
+    "evaluate",
+    "scan",
+    "profiles",
+)
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # bad input, bad settings, sensor trouble
