@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_speed import make_recording  # noqa: E402
+from bench_speed import make_recording
 
 
 def _timed(cmd: Sequence[str], env: dict[str, str]) -> float:

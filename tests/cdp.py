@@ -7,6 +7,7 @@ screenshot. Headless Chromium will not make a window narrower than 500 px, so ph
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import select
@@ -64,10 +65,8 @@ class Browser:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        try:
+        with contextlib.suppress(Exception):  # it may be gone already
             self.call("Browser.close")
-        except Exception:
-            pass
         try:
             self._proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
