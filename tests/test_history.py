@@ -263,3 +263,19 @@ def test_two_imu_processes_at_once(week: list[Path], tmp_path: Path, _history_db
     with open_history(_history_db) as store:
         assert sorted(r.recording for r in store.sessions()) == ["day0.csv", "day1.csv", "day2.csv"]
         assert store.integrity_ok()
+
+
+def test_help_and_analyze_import_no_history_machinery(week: list[Path], tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        f"""
+        import contextlib, io, sys
+        from imu.cli import main
+        with contextlib.redirect_stdout(io.StringIO()):
+            main(["--help"])
+        assert not {{"sqlite3", "matplotlib", "pandas", "platformdirs"}} & set(sys.modules)
+        main(["analyze", {str(week[0])!r}, "--out", {str(tmp_path / "o")!r}, "--no-plots",
+              "-q", "--no-history"])
+        assert not {{"sqlite3", "matplotlib", "platformdirs"}} & set(sys.modules), sys.modules
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
