@@ -8,6 +8,7 @@ pipeline preloaded), so each file's analysis runs on its own core.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import time
@@ -189,6 +190,11 @@ def analyze_many(
     """
     folders = output_folders(paths, out_dir)
     workers = min(jobs or default_jobs(), len(paths))
+    if options.history and options.db is None:
+        # resolved here: the workers' environment is the fork server's, which may be older
+        from imu.history import default_db_path
+
+        options = dataclasses.replace(options, db=str(default_db_path()))
     done: dict[int, FileOutcome] = {}
 
     def finished(k: int, outcome: FileOutcome) -> None:
