@@ -23,7 +23,17 @@ from pathlib import Path
 from imu import __version__
 from imu.errors import ImuError, os_error_line
 
-COMMANDS = ("analyze", "simulate", "record", "replay", "scan", "profiles")
+COMMANDS = (
+    "analyze",
+    "simulate",
+    "record",
+    "replay",
+    "report",
+    "history",
+    "evaluate",
+    "scan",
+    "profiles",
+)
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # bad input, bad settings, sensor trouble

@@ -212,6 +212,7 @@ def analyze_recording(
         gaps=tuple((g.start_s, g.end_s, g.missing_samples) for g in gaps),
         notes=tuple(notes),
         extras={"movements": len(movements)},
+        metadata=dict(recording.metadata),
     )
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from imu.settings import Settings
 
 __all__ = [
+    "FLAG_NAMES",
     "AngleTrace",
     "Flag",
     "IgnoredMovement",
@@ -28,6 +29,8 @@ __all__ = [
 ]
 
 SCHEMA = "imu-summary/1"
+#: every flag the analysis raises (documented in the README's flag table)
+FLAG_NAMES = ("above_hip_line", "momentum", "drop", "no_hold", "partial", "rest_at_bottom")
 PHASES = ("concentric_s", "top_hold_s", "eccentric_s", "bottom_pause_s")
 
 
@@ -248,6 +251,8 @@ class SessionResult:
     gaps: tuple[tuple[float, float, int], ...] = ()  #: (start_s, end_s, missing samples)
     notes: tuple[str, ...] = ()  #: things the user should know (estimates, gaps, …)
     extras: Mapping[str, Any] = field(default_factory=dict)
+    #: the recording's ``# key: value`` metadata lines (``leg``, ``started_at``, …)
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def exercise(self) -> str:

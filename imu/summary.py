@@ -96,7 +96,11 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 
 def run_record(
-    result: SessionResult, *, source_path: str | None, argv: Sequence[str] | None
+    result: SessionResult,
+    *,
+    source_path: str | None,
+    argv: Sequence[str] | None,
+    sha256: str | None = None,
 ) -> dict[str, Any]:
     """How an output folder was made (stepcount's Info.json habit)."""
     from imu import __version__
@@ -109,7 +113,7 @@ def run_record(
         "arguments": list(argv) if argv is not None else None,
         "input": {
             "path": source_path,
-            "sha256": file_sha256(str(source_path)) if has_file else None,
+            "sha256": sha256 or (file_sha256(str(source_path)) if has_file else None),
         },
         "settings": result.settings.to_dict(),
         "python": sys.version.split()[0],
@@ -150,8 +154,12 @@ def write_outputs(
     argv: Sequence[str] | None = None,
     plots: bool = True,
     plot_format: str = "png",
+    sha256: str | None = None,
 ) -> list[Path]:
-    """Write summary.json, reps.csv, sets.csv, run.json and (unless ``plots=False``) charts."""
+    """Write summary.json, reps.csv, sets.csv, run.json and (unless ``plots=False``) charts.
+
+    ``sha256`` is the input file's hash when the caller has it already (else it is computed).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -165,7 +173,7 @@ def write_outputs(
     result.sets_frame().to_csv(sets_csv, float_format="%.3f")
     written.append(sets_csv)
     run = out / "run.json"
-    _write_json(run, run_record(result, source_path=source_path, argv=argv))
+    _write_json(run, run_record(result, source_path=source_path, argv=argv, sha256=sha256))
     written.append(run)
     if plots:
         from imu.charts import write_charts

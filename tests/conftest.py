@@ -3,6 +3,8 @@
 BLE: ``bluez_bus`` (a private dbus-daemon, ``DBUS_SYSTEM_BUS_ADDRESS`` pointed at it) and
 ``fake_bluez`` (a fake org.bluez with virtual sensors) — see ``tests/fakebluez``.
 
+History: every test gets its own ``IMU_DB`` (autouse), so nothing reaches the user's database.
+
 Files: ``repo_root``; ``shared_dir`` (``<repo>/../shared``: contracts and the real labelled
 datasets; the test skips, saying so, where it is absent) and ``pte_dir`` (its PTE recordings);
 ``tiny_csv_text`` / ``tiny_csv`` (a small hand-made contract CSV) and ``write_csv`` (write text to
@@ -94,3 +96,12 @@ def write_csv(tmp_path: Path) -> Callable[[str, str], Path]:
 @pytest.fixture
 def tiny_csv(write_csv: Callable[[str, str], Path], tiny_csv_text: str) -> Path:
     return write_csv("tiny.csv", tiny_csv_text)
+
+
+@pytest.fixture(autouse=True)
+def _history_db(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test's sessions go to its own history database (``IMU_DB``), never the user's;
+    subprocesses inherit it through the environment."""
+    path = tmp_path_factory.mktemp("history") / "history.sqlite"
+    monkeypatch.setenv("IMU_DB", str(path))
+    return path

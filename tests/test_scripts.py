@@ -49,3 +49,8 @@ def test_fuzz_quick() -> None:
     assert "test_random_csv_rows: 20 passing, 0 failing" in out
     result = out.strip().splitlines()[-1]
     assert result.startswith("result: ") and "passed" in result and "failed" not in result
+
+
+def test_bench_batch_quick() -> None:
+    out = _run("bench_batch.py", "--quick")
+    assert "batch ratio:" in out and "one after another" in out

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from imu.commands._output import check_output_dir
 from imu.errors import ConfigError, ImuError, SettingError
+from imu.outputs import check_output_dir
 
 
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,44 +114,199 @@ _SETTING_OPTIONS = {
 }
 
 
+def add_history_arguments(parser: Any) -> None:
+    """``--db`` and ``--no-history`` (analyze, record)."""
+    from imu.commands.history import add_db_argument
+
+    add_db_argument(parser)
+    parser.add_argument(
+        "--no-history", action="store_true", help="do not register the session in the history"
+    )
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "analyze",
-        help="analyse a recording: reps, tempo, form flags, per-set summaries, charts",
-        description="Analyse a recording CSV. Without a file, analyses the built-in demo session.",
+        help="analyse recordings: reps, tempo, form flags, per-set summaries, charts",
+        description=(
+            "Analyse a recording CSV (without one: the built-in demo session). Several files or "
+            "a folder are analysed in parallel, each into OUT/<file stem>/, with a table of all."
+        ),
     )
-    p.add_argument("recording", nargs="?", help="recording CSV (default: the built-in demo)")
+    p.add_argument(
+        "recording", nargs="*", help="recording CSV(s) or folder(s) (default: the built-in demo)"
+    )
     p.add_argument("--out", metavar="DIR", default="out", help="output folder (default: out)")
     add_chart_arguments(p)
+    p.add_argument("--report", action="store_true", help="also write report.html (one page)")
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=None,
+        help="parallel analyses for many files (default: cores)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    add_history_arguments(p)
     add_settings_arguments(p)
 
 
+def output_options(args: argparse.Namespace) -> Any:
+    from imu.batch import OutputOptions
+
+    argv = getattr(args, "argv", None)
+    return OutputOptions(
+        plots=not args.no_plots,
+        plot_format=args.format,
+        report=bool(getattr(args, "report", False)),
+        history=not args.no_history,
+        db=args.db,
+        argv=tuple(argv) if argv is not None else None,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
-    from imu.pipeline import analyze, default_recording_path
-    from imu.summary import write_outputs
+    from imu.batch import analyze_to_folder
+    from imu.pipeline import default_recording_path
 
     settings = settings_from_args(args)
-    path = Path(args.recording) if args.recording else default_recording_path()
-    if not args.recording and not path.exists():
-        raise ImuError(f"the built-in recording {path} is missing; pass a recording CSV")
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError(f"--jobs {args.jobs}: expected at least 1")
+    options = output_options(args)
+    inputs = list(args.recording)
+    if len(inputs) > 1 or (inputs and Path(inputs[0]).is_dir()):
+        return _run_many(inputs, settings, options, args)
+    if inputs:
+        path = Path(inputs[0])
+    else:
+        path = default_recording_path()
+        if not path.exists():
+            raise ImuError(f"the built-in recording {path} is missing; pass a recording CSV")
     out = check_output_dir(args.out)
     with _progress(enabled=not args.quiet) as say:
-        result = analyze(path, settings=settings, progress=say)
-        if not args.no_plots:
-            say("drawing the charts")
-        with out.writing() as stage:
-            written = write_outputs(
-                result,
-                stage,
-                source_path=str(path),
-                argv=getattr(args, "argv", None),
-                plots=not args.no_plots,
-                plot_format=args.format,
-            )
+        result, written, session_id = analyze_to_folder(path, out, settings, options, progress=say)
     if not args.quiet:
         print_report(result, Path(args.out), len(written))
+        if session_id is not None:
+            print(f"history: session {session_id} (`imu history`)")
     return 0
+
+
+def _run_many(inputs: list[str], settings: Any, options: Any, args: argparse.Namespace) -> int:
+    from imu.batch import analyze_many, collect_recordings
+
+    paths = collect_recordings(inputs)
+    failures: list[str] = []
+
+    def note(outcome: Any) -> None:
+        if outcome.error is not None:
+            failures.append(outcome.error)
+            print(f"imu analyze: error: {outcome.error}", file=sys.stderr, flush=True)
+
+    with _bar(len(paths), enabled=not args.quiet) as advance:
+
+        def done(outcome: Any) -> None:
+            note(outcome)
+            advance(Path(outcome.path).name)
+
+        outcomes = analyze_many(
+            paths, Path(args.out), settings, options, jobs=args.jobs, on_done=done
+        )
+    table = _write_batch_table(outcomes, Path(args.out))
+    if not args.quiet:
+        _print_batch(outcomes, table)
+    return 1 if failures else 0
+
+
+def _write_batch_table(outcomes: list[Any], out: Path) -> Path:
+    """``OUT/batch.csv``: a row per file."""
+    import csv
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "batch.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(
+            [
+                "recording",
+                "status",
+                "exercise",
+                "duration_s",
+                "sets",
+                "reps",
+                "flagged_reps",
+                "session_id",
+                "out_dir",
+                "seconds",
+                "error",
+            ]
+        )
+        for o in outcomes:
+            writer.writerow(
+                [
+                    o.path,
+                    "ok" if o.ok else "failed",
+                    o.exercise,
+                    f"{o.duration_s:.1f}",
+                    o.sets,
+                    o.reps,
+                    o.flagged_reps,
+                    "" if o.session_id is None else o.session_id,
+                    o.out_dir,
+                    f"{o.seconds:.2f}",
+                    o.error or "",
+                ]
+            )
+    return path
+
+
+def _print_batch(outcomes: list[Any], table_path: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(outcomes)} recording(s)", title_justify="left")
+    for name in ("recording", "status", "exercise", "length", "sets", "reps", "flagged", "out"):
+        table.add_column(name, justify="right" if name in ("sets", "reps", "flagged") else "left")
+    for o in outcomes:
+        minutes = f"{o.duration_s / 60:.1f} min" if o.ok else ""
+        table.add_row(
+            Path(o.path).name,
+            "ok" if o.ok else "[red]failed[/red]",
+            o.exercise,
+            minutes,
+            str(o.sets) if o.ok else "",
+            str(o.reps) if o.ok else "",
+            str(o.flagged_reps) if o.ok else "",
+            o.out_dir if o.ok else (o.error or ""),
+        )
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    console.print(table)
+    failed = sum(not o.ok for o in outcomes)
+    console.print(
+        f"{len(outcomes) - failed} analysed, {failed} failed; table in {table_path}",
+        highlight=False,
+    )
+
+
+@contextlib.contextmanager
+def _bar(total: int, *, enabled: bool) -> Iterator[Callable[[str], None]]:
+    """A progress bar on stderr (when it is a terminal): files done out of ``total``."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda _name: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("analysing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+    )
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task("", total=total)
+        yield lambda name: bar.update(task, advance=1, description=name)
 
 
 @contextlib.contextmanager

@@ -18,14 +18,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imu.commands._output import OutputDir, check_output_dir, check_output_file
 from imu.commands.analyze import (
     add_chart_arguments,
+    add_history_arguments,
     add_live_arguments,
     add_settings_arguments,
+    output_options,
     settings_from_args,
 )
 from imu.errors import ConfigError, ImuError
+from imu.outputs import OutputDir, check_output_dir, check_output_file
 
 if TYPE_CHECKING:
     from imu.live.acquire import LiveRecorder, RecordOutcome, SampleSource, StatusCallback
@@ -115,6 +117,8 @@ def register(sub: Any) -> None:
     )
     out.add_argument("--leg", choices=("left", "right"), help="the ankle wearing the sensor")
     add_chart_arguments(out)
+    out.add_argument("--report", action="store_true", help="also write report.html (one page)")
+    add_history_arguments(out)
     live = p.add_argument_group("live view and cues")
     add_live_arguments(live)
     live.add_argument(
@@ -286,11 +290,10 @@ async def _record(make: Any) -> RecordOutcome:
 
 
 def run(args: argparse.Namespace) -> int:
+    from imu.batch import analyze_to_folder
     from imu.live.acquire import LiveRecorder
     from imu.live.audio import Cues
     from imu.live.view import LiveView
-    from imu.pipeline import analyze
-    from imu.summary import write_outputs
 
     _check_options(args)
     settings = settings_from_args(args)
@@ -331,16 +334,9 @@ def run(args: argparse.Namespace) -> int:
         if outcome.stopped:
             raise ImuError("stopped before the sensor streamed; nothing was recorded")
         raise ImuError("the sensor sent no samples; nothing was recorded")
-    result = analyze(outcome.csv_path, settings=settings)
-    with analysis.writing(keep=(EVENTS_FILE,)) as stage:
-        written = write_outputs(
-            result,
-            stage,
-            source_path=str(outcome.csv_path),
-            argv=getattr(args, "argv", None),
-            plots=not args.no_plots,
-            plot_format=args.format,
-        )
+    result, written, _session_id = analyze_to_folder(
+        Path(outcome.csv_path), analysis, settings, output_options(args), keep=(EVENTS_FILE,)
+    )
     if not args.quiet:
         stats = outcome.stats
         lost = stats.lost_samples if stats is not None else 0

@@ -14,7 +14,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-from imu.commands._output import check_output_dir
 from imu.commands.analyze import (
     add_chart_arguments,
     add_live_arguments,
@@ -23,6 +22,7 @@ from imu.commands.analyze import (
     settings_from_args,
 )
 from imu.errors import ConfigError
+from imu.outputs import check_output_dir
 
 EVENTS_FILE = "events.jsonl"
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from datetime import UTC, date, datetime, time
 from typing import Any
 
-from imu.commands._output import check_output_file
 from imu.errors import ConfigError
+from imu.outputs import check_output_file
 
 _SETUPS = ("bench", "machine", "floor")
 
@@ -48,6 +49,30 @@ def register(sub: Any) -> None:
         help="no noise, bias, scale error, quantisation, jitter or lost packets",
     )
     p.add_argument("--decimals", type=int, default=5, help="decimals in the CSV (default 5)")
+    p.add_argument(
+        "--start",
+        "--date",
+        dest="start",
+        metavar="WHEN",
+        help="when the session began, written as `# started_at`: an ISO date (noon UTC) or "
+        "date and time, e.g. 2026-11-21 or 2026-11-21T18:30:00+01:00",
+    )
+
+
+def parse_start(text: str) -> datetime:
+    """``--start``: an ISO 8601 date (taken at 12:00 UTC) or date-time (UTC unless an offset
+    is given)."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(12, 0), tzinfo=UTC)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"--start {text!r}: expected an ISO date or date-time, e.g. 2026-11-21 or "
+            "2026-11-21T18:30:00+01:00"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise ConfigError(f"--seed {args.seed}: must not be negative")
     check_output_file(args.out)
+    started = parse_start(args.start) if args.start else None
     rng = np.random.default_rng(args.seed)
     spec = random_spec(
         rng, setup=args.setup, faults=args.faults, realistic_sensor=not args.ideal_sensor
@@ -93,6 +119,11 @@ def run(args: argparse.Namespace) -> int:
         changes["min_duration_s"] = 60.0 * args.minutes
     spec = dataclasses.replace(spec, **changes)
     session = simulate_session(spec, seed=args.seed)
+    if started is not None:
+        metadata = {**session.recording.metadata, "started_at": started.isoformat()}
+        session = dataclasses.replace(
+            session, recording=dataclasses.replace(session.recording, metadata=metadata)
+        )
     csv_path, truth_path = write_simulated(session, args.out, decimals=args.decimals)
     rec = session.recording
     reps = sum(s["rep_count"] for s in session.truth["sets"])

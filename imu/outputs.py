@@ -32,7 +32,7 @@ __all__ = ["OWN_FILES", "OutputDir", "check_output_dir", "check_output_file"]
 #: the names of the files an imu run writes into its output folder (summary.py, charts.py,
 #: events.jsonl of the live path): removed before a new run's files are moved in
 OWN_FILES = re.compile(
-    r"summary\.json|reps\.csv|sets\.csv|run\.json|events\.jsonl"
+    r"summary\.json|reps\.csv|sets\.csv|run\.json|events\.jsonl|report\.html|batch\.csv"
     r"|(?:overview|set_\d+_(?:angle|tempo))\.(?:png|svg|pdf)"
 )
 _STAGING_PREFIX = ".imu-partial-"

@@ -1,0 +1,234 @@
+"""Analyse recordings into output folders: one file (:func:`analyze_to_folder`) or many in
+parallel across the machine's cores (:func:`analyze_many`), a bad file failing alone.
+
+Both paths do the same per file: analyse, write the outputs, register the session in the history,
+and (if asked) write the HTML report. Workers are separate processes (``forkserver``, with the
+pipeline preloaded), so each file's analysis runs on its own core.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from imu.errors import ImuError
+from imu.outputs import OutputDir, check_output_dir
+
+if TYPE_CHECKING:
+    from imu.results import SessionResult
+    from imu.settings import Settings
+
+__all__ = [
+    "FileOutcome",
+    "OutputOptions",
+    "analyze_many",
+    "analyze_to_folder",
+    "collect_recordings",
+    "output_folders",
+]
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """What to write for each analysed recording."""
+
+    plots: bool = True
+    plot_format: str = "png"
+    report: bool = False  #: also ``report.html``
+    history: bool = True  #: register the session in the history database
+    db: str | None = None  #: history database (None: the default)
+    argv: tuple[str, ...] | None = None  #: the command line, for ``run.json``
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """One recording's result in a batch: a short row, or the one-line error."""
+
+    path: str
+    out_dir: str
+    error: str | None = None
+    exercise: str = ""
+    sets: int = 0
+    reps: int = 0
+    flagged_reps: int = 0
+    duration_s: float = 0.0
+    session_id: int | None = None
+    seconds: float = 0.0  #: wall time of this file's analysis and outputs
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def analyze_to_folder(
+    path: Path,
+    out: OutputDir | Path,
+    settings: Settings,
+    options: OutputOptions,
+    *,
+    progress: Callable[[str], None] | None = None,
+    keep: tuple[str, ...] = (),
+) -> tuple[SessionResult, list[Path], int | None]:
+    """Analyse one recording into the folder ``out``: outputs, history, report. The outputs are
+    written into a staging folder and moved in at once (:meth:`OutputDir.writing`; ``keep``: files
+    this run already wrote there, e.g. ``events.jsonl``). Raises ImuError."""
+    from imu.pipeline import analyze
+    from imu.summary import file_sha256, write_outputs
+
+    folder = out if isinstance(out, OutputDir) else check_output_dir(out)
+    say = progress or (lambda _stage: None)
+    result = analyze(path, settings=settings, progress=say)
+    if options.plots:
+        say("drawing the charts")
+    sha256 = file_sha256(path) if path.is_file() else None
+    with folder.writing(keep=keep) as stage:
+        staged = write_outputs(
+            result,
+            stage,
+            source_path=str(path),
+            argv=options.argv,
+            plots=options.plots,
+            plot_format=options.plot_format,
+            sha256=sha256,
+        )
+        session_id = None
+        if options.history:
+            from imu.history import register
+
+            say("registering the session")
+            session_id, _new = register(result, path, db=options.db, sha256=sha256)
+        if options.report:
+            from imu.report import write_report
+
+            say("writing the report")
+            staged.append(
+                write_report(
+                    result,
+                    stage / "report.html",
+                    history=options.history,
+                    db=options.db,
+                    session_id=session_id,
+                )
+            )
+    written = [folder.path / p.name for p in staged]
+    return result, written, session_id
+
+
+def collect_recordings(inputs: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """The recordings named: files as given, folders by their ``*.csv`` files (sorted)."""
+    paths: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(q for q in p.glob("*.csv") if q.is_file())
+            if not found:
+                raise ImuError(f"{p}: no recording CSV files in this folder")
+            paths.extend(found)
+        else:
+            paths.append(p)  # a missing file fails alone, with its own line
+    return paths
+
+
+def output_folders(paths: Sequence[Path], out_dir: Path) -> list[Path]:
+    """``out_dir/<file stem>`` for each recording; a repeated stem gets ``_2``, ``_3`` …"""
+    seen: dict[str, int] = {}
+    folders = []
+    for p in paths:
+        stem = p.stem
+        seen[stem] = seen.get(stem, 0) + 1
+        folders.append(out_dir / (stem if seen[stem] == 1 else f"{stem}_{seen[stem]}"))
+    return folders
+
+
+def _one(path: Path, out_dir: Path, settings: Settings, options: OutputOptions) -> FileOutcome:
+    t0 = time.perf_counter()
+    try:
+        result, _written, session_id = analyze_to_folder(path, out_dir, settings, options)
+    except ImuError as exc:
+        return FileOutcome(
+            str(path), str(out_dir), error=str(exc), seconds=time.perf_counter() - t0
+        )
+    except Exception as exc:  # a bug must not take the other files down with it
+        problem = f"{path}: internal error ({type(exc).__name__}: {exc})"
+        return FileOutcome(str(path), str(out_dir), error=problem, seconds=time.perf_counter() - t0)
+    trace = result.trace.time_s
+    return FileOutcome(
+        path=str(path),
+        out_dir=str(out_dir),
+        exercise=result.exercise,
+        sets=len(result.sets),
+        reps=result.rep_count,
+        flagged_reps=sum(bool(r.flags) for s in result.sets for r in s.reps),
+        duration_s=float(trace[-1] - trace[0]) if trace.size else 0.0,
+        session_id=session_id,
+        seconds=time.perf_counter() - t0,
+        notes=result.notes,
+    )
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def analyze_many(
+    paths: Sequence[Path],
+    out_dir: Path,
+    settings: Settings,
+    options: OutputOptions,
+    *,
+    jobs: int | None = None,
+    on_done: Callable[[FileOutcome], None] | None = None,
+) -> list[FileOutcome]:
+    """Analyse ``paths`` into ``out_dir/<stem>/`` with ``jobs`` processes (default: the cores).
+
+    Returns one outcome per path, in the order given; ``on_done`` is called as each finishes.
+    """
+    folders = output_folders(paths, out_dir)
+    workers = min(jobs or default_jobs(), len(paths))
+    if options.history and options.db is None:
+        # resolved here: the workers' environment is the fork server's, which may be older
+        from imu.history import default_db_path
+
+        options = dataclasses.replace(options, db=str(default_db_path()))
+    done: dict[int, FileOutcome] = {}
+
+    def finished(k: int, outcome: FileOutcome) -> None:
+        done[k] = outcome
+        if on_done is not None:
+            on_done(outcome)
+
+    if workers <= 1:
+        for k, (p, folder) in enumerate(zip(paths, folders, strict=True)):
+            finished(k, _one(p, folder, settings, options))
+        return [done[k] for k in range(len(paths))]
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["imu.pipeline", "imu.summary"])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: dict[Future[FileOutcome], int] = {}
+        queue: Iterator[int] = iter(range(len(paths)))
+        # keep each worker busy with one file at a time: outcomes arrive as files finish
+        for k in queue:
+            pending[pool.submit(_one, paths[k], folders[k], settings, options)] = k
+            if len(pending) >= workers * 2:
+                break
+        while pending:
+            ready, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in ready:
+                k = pending.pop(future)
+                finished(k, future.result())
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending[pool.submit(_one, paths[nxt], folders[nxt], settings, options)] = nxt
+    return [done[k] for k in range(len(paths))]
