@@ -81,14 +81,17 @@ def analyze_to_folder(
     written into a staging folder and moved in at once (:meth:`OutputDir.writing`; ``keep``: files
     this run already wrote there, e.g. ``events.jsonl``). Raises ImuError."""
     from imu.pipeline import analyze
+    from imu.recording import read_recording
     from imu.summary import file_sha256, write_outputs
 
     folder = out if isinstance(out, OutputDir) else check_output_dir(out)
     say = progress or (lambda _stage: None)
-    result = analyze(path, settings=settings, progress=say)
+    say("reading the recording")
+    recording = read_recording(path)  # a stream is read once, and hashed as it is read
+    result = analyze(recording, settings=settings, progress=say)
     if options.plots:
         say("drawing the charts")
-    sha256 = file_sha256(path) if path.is_file() else None
+    sha256 = recording.sha256 if recording.sha256 is not None else file_sha256(path)
     with folder.writing(keep=keep) as stage:
         staged = write_outputs(
             result,

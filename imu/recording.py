@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import hashlib
 import io
 import math
 import os
@@ -79,6 +80,8 @@ class Recording:
     metadata: Mapping[str, str] = field(default_factory=dict)  #: ``# key: value`` lines
     extra: pd.DataFrame | None = None  #: extra columns, same length, carried along
     path: str | None = None  #: where it was read from, if anywhere
+    #: SHA-256 of the bytes read, for a recording read from a stream (a file can be hashed again)
+    sha256: str | None = None
 
     def __post_init__(self) -> None:
         n = self.time_s.shape[0]
@@ -204,7 +207,7 @@ def _too_large(size: int) -> str:
 
 
 @contextlib.contextmanager
-def _spooled(p: Path, name: str, *, stdin: bool) -> Iterator[Path]:
+def _spooled(p: Path, name: str, *, stdin: bool) -> Iterator[tuple[Path, str]]:
     """Copy a pipe, FIFO or standard input to a temporary file (deleted afterwards), giving up
     after :data:`STREAM_TIMEOUT_S` without data or beyond :data:`MAX_RECORDING_BYTES`."""
     try:
@@ -216,14 +219,16 @@ def _spooled(p: Path, name: str, *, stdin: bool) -> Iterator[Path]:
         with tempfile.TemporaryDirectory(prefix="imu-stream-") as folder:
             copy = Path(folder) / "recording.csv"
             with copy.open("wb") as out:
-                _copy_stream(fd, out, name)
-            yield copy
+                sha256 = _copy_stream(fd, out, name)
+            yield copy, sha256
     finally:
         if not stdin:
             os.close(fd)
 
 
-def _copy_stream(fd: int, out: IO[bytes], name: str) -> None:
+def _copy_stream(fd: int, out: IO[bytes], name: str) -> str:
+    """Copy the stream ``fd`` into ``out``; returns the SHA-256 of the bytes copied."""
+    digest = hashlib.sha256()
     poller = select.poll()
     poller.register(fd, select.POLLIN | select.POLLPRI)
     total = 0
@@ -243,10 +248,11 @@ def _copy_stream(fd: int, out: IO[bytes], name: str) -> None:
         except OSError as exc:
             raise RecordingError(name, f"cannot be read ({os_reason(exc)})") from None
         if not chunk:
-            return
+            return digest.hexdigest()
         total += len(chunk)
         if total > MAX_RECORDING_BYTES:
             raise RecordingError(name, _too_large(total))
+        digest.update(chunk)
         out.write(chunk)
 
 
@@ -438,12 +444,12 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
     if kind == "file":
         return _read_csv(p)
     name = STDIN_NAME if kind == "stdin" else str(p)
-    with _spooled(p, name, stdin=kind == "stdin") as copy:
+    with _spooled(p, name, stdin=kind == "stdin") as (copy, sha256):
         try:
             recording = _read_csv(copy)
         except RecordingError as exc:
             raise RecordingError(name, exc.problem, line=exc.line) from None
-    return dataclasses.replace(recording, path=name)
+    return dataclasses.replace(recording, path=name, sha256=sha256)
 
 
 def _read_csv(p: Path) -> Recording:

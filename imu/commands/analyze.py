@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--jobs {args.jobs}: expected at least 1")
     options = output_options(args)
     inputs = list(args.recording)
-    if len(inputs) > 1 or (inputs and Path(inputs[0]).is_dir()):
+    if len(inputs) > 1 or (inputs and _is_folder(inputs[0])):
         return _run_many(inputs, settings, options, args)
     if inputs:
         path = Path(inputs[0])
@@ -190,6 +190,14 @@ def run(args: argparse.Namespace) -> int:
         if session_id is not None:
             print(f"history: session {session_id} (`imu history`)")
     return 0
+
+
+def _is_folder(path: str) -> bool:
+    """Is ``path`` a folder? (A path that cannot be looked at is not: reading it says why.)"""
+    try:
+        return Path(path).is_dir()
+    except OSError:
+        return False
 
 
 def _run_many(inputs: list[str], settings: Any, options: Any, args: argparse.Namespace) -> int:

@@ -45,7 +45,7 @@ def open_history(path: str | os.PathLike[str] | None = None) -> HistoryStore:
     return HistoryStore(default_db_path() if path is None else Path(path))
 
 
-def _started_at(result: SessionResult, path: Path) -> tuple[datetime, str]:
+def _started_at(result: SessionResult, path: Path | None) -> tuple[datetime, str]:
     text = result.metadata.get("started_at", "").strip()
     if text:
         try:
@@ -54,6 +54,8 @@ def _started_at(result: SessionResult, path: Path) -> tuple[datetime, str]:
             pass
         else:
             return (value if value.tzinfo else value.replace(tzinfo=UTC)), "metadata"
+    if path is None:  # read from a stream: when it was analysed
+        return datetime.now(tz=UTC), "analysed"
     return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC), "file"
 
 
@@ -65,9 +67,10 @@ def session_from_result(
     from imu.summary import file_sha256
 
     path = Path(source_path).resolve()
-    if not path.is_file():
+    is_file = path.is_file()
+    if not is_file and sha256 is None:
         raise ImuError(f"{source_path}: no such recording to register in the history")
-    started, source = _started_at(result, path)
+    started, source = _started_at(result, path if is_file else None)
     leg = result.metadata.get("leg", "").strip().lower() or None
     set_exercise = dict(result.extras.get("set_exercise", {}))
     sets = [
@@ -110,7 +113,7 @@ def session_from_result(
     origin = float(time_s[0]) if time_s.size else None
     duration = float(time_s[-1] - time_s[0]) if time_s.size else None
     return NewSession(
-        sha256=sha256 or file_sha256(path),
+        sha256=sha256 if sha256 is not None else file_sha256(path),
         recording=path.name,
         path=str(path),
         started_at=started,
