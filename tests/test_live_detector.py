@@ -228,7 +228,7 @@ def test_memory_is_bounded_on_a_long_still_stream() -> None:
             det.update(t[i : i + 50], acc[i : i + 50], gyro[i : i + 50])
         sizes.append(det._hist.cols["t"].shape[0])  # the buffer's capacity
     # the history holds a whole set (``_HISTORY_S``): its capacity stops growing after that
-    from imu.live.detector import _HISTORY_S
+    _HISTORY_S = LiveDetector.HISTORY_S
 
     settled = int(2 * _HISTORY_S / 60) + 1
     assert sizes[-1] == sizes[settled] and sizes[-1] <= 2 * (_HISTORY_S + 60) * fs + 200

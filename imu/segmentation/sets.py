@@ -27,7 +27,8 @@ Not reps, each listed with its reason (:data:`IGNORED_COLUMNS`):
     at the set's edge after a long pause (over ``max(4 s, 4 × the median pause)``) and unlike the
     set's reps (a much longer hold or a much lower peak): fidgeting while resting on the bench.
 ``dips``
-    the whole run, when the leg rests (before and after it) at the run's *top* level: the
+    the whole run, when the leg rests (before and after it) in the top quarter of the run's
+    movements: the
     movements are dips from rest, not lifts — the still leg moving in sympathy with the other.
 
 Edge rules take whole runs at once and never trim half a set or more.
@@ -50,9 +51,11 @@ __all__ = [
     "TOP_REACH",
     "SetJudgement",
     "SetModel",
+    "dips_reason",
     "judge_run",
     "judge_sets",
     "rest_probe",
+    "rests_at_top",
     "set_period_s",
     "trailing_rejection",
 ]
@@ -255,6 +258,12 @@ def _edge_reason(
     )
 
 
+def rests_at_top(rest_deg: float, bottom_deg: float, top_deg: float) -> bool:
+    """Does the leg rest (``rest_deg``) in the top quarter of its movements (from
+    ``bottom_deg`` to ``top_deg``)? Then they are dips from rest, not lifts."""
+    return rest_deg - bottom_deg > 0.75 * (top_deg - bottom_deg)
+
+
 def _dips(col: dict[str, FloatArray], model: SetModel, probe: RestProbe | None) -> str | None:
     """Is the leg at rest around the run at its top level (dips, not lifts)?"""
     if probe is None:
@@ -263,12 +272,16 @@ def _dips(col: dict[str, FloatArray], model: SetModel, probe: RestProbe | None) 
     if theta.shape[0] == 0:
         return None
     rest = float(np.median(theta))
-    if abs(rest - model.top_deg) < abs(rest - model.bottom_deg):
-        return (
-            f"the leg rests at {rest:.0f}°, the top of these movements, and dips "
-            f"{model.rise_deg:.0f}° below it: not lifts (a still leg moving in sympathy?)"
-        )
+    if rests_at_top(rest, model.bottom_deg, model.top_deg):
+        return dips_reason(rest, model.rise_deg)
     return None
+
+
+def dips_reason(rest_deg: float, depth_deg: float) -> str:
+    return (
+        f"the leg rests at {rest_deg:.0f}°, the top of these movements, and dips "
+        f"{depth_deg:.0f}° below it: not lifts (a still leg moving in sympathy?)"
+    )
 
 
 def judge_run(
