@@ -726,7 +726,7 @@ def build_set(
         else:
             wait = jitter(style.pause_s, 0.0, 2.0, progress) if rng.random() > 0.1 else 0.0
             if pause_plan is not None and pause_plan[0] == i:
-                wait = max(wait, pause_plan[1])
+                wait = max(wait, pause_plan[1], busy_until - b.state.t)
                 motion.pauses.append((i, b.state.t, b.state.t + wait))
         b.hold(max(wait, busy_until - b.state.t))
     return motion
@@ -904,15 +904,16 @@ def build_edge_swing(
     gravity_k: float,
 ) -> SetMotion | None:
     """Getting on or off the set-up (``kind`` ``mount_swing`` or ``dismount_swing``), the
-    exercising leg swings out of the set's bottom and back like a pendulum: a push, coasting up
-    to its peak under gravity (no hold), falling back, caught at the bottom — on the machine or
-    a chair sometimes swinging past the bottom first (under the pad, under the chair). Not a rep.
+    exercising leg swings out of the set's bottom and back, turning at its peak without a hold:
+    either guided (a smooth rise and fall, 0.6–1.4 s each) or like a pendulum (a push, coasting
+    up under gravity, falling back, caught) — on the machine or a chair sometimes swinging past
+    the bottom first (under the pad, under the chair). Not a rep.
 
     The peak lies ``edge_swing_below_top_deg`` below the set's median top ``top_rad`` (at most
     75 % of the set's range below it). Returns the swing's θ track from ``start_s`` with a still
     lead-in and lead-out and its :class:`NonRepPlan`, or ``None`` (no swing at this edge).
     """
-    u = _uniforms(rng, 4)
+    u = _uniforms(rng, 5)
     rom = top_rad - bottom_rad
     if setup not in EDGE_SWING_SETUPS or u[0] >= behaviours.edge_swing or rom < 15.0 * _D:
         return None
@@ -920,16 +921,30 @@ def build_edge_swing(
     hi = min(hi_deg * _D, 0.75 * rom)
     lo = min(lo_deg * _D, hi)
     peak = top_rad - (lo + u[1] * (hi - lo))
+    under = 0.0
+    if setup in UNDER_SWING_SETUPS and u[3] < behaviours.edge_swing_under:
+        under = float(rng.uniform(8.0, 25.0)) * _D
     mount = kind == "mount_swing"
     b = _Builder(rng, start_s, bottom_rad, gravity_k)
     motion = SetMotion(b.track, bottom_rad, [], gravity_k)
     b.hold(0.3 + 0.7 * u[2] if mount else 0.5 * u[2])  # settling after climbing on
     swing_start = b.state.t
-    _throw(b, rng, peak)
-    if setup in UNDER_SWING_SETUPS and u[3] < behaviours.edge_swing_under:
-        _swing_under(b, rng, bottom_rad, bottom_rad - float(rng.uniform(8.0, 25.0)) * _D)
-    else:
-        _drop(b, rng, bottom_rad, b.state.theta, 0.0)
+    if u[4] < 0.4:  # a pendulum
+        _throw(b, rng, peak)
+        if under > 0:
+            _swing_under(b, rng, bottom_rad, bottom_rad - under)
+        else:
+            _drop(b, rng, bottom_rad, b.state.theta, 0.0)
+    else:  # guided: turning as sharply as a smooth rise and fall allow (no hold)
+        rise = peak - bottom_rad
+        up_s = float(rng.uniform(0.3, 0.45)) + 0.6 * math.sqrt(rise / (60.0 * _D))
+        down_s = up_s * float(rng.uniform(1.0, 1.4))
+        knots = [(peak, -1.9 * rise / down_s**2), (bottom_rad, 0.0)]
+        durations = [up_s, down_s]
+        if under > 0:
+            knots[1:] = [(bottom_rad - under, 1.9 * under / down_s**2), (bottom_rad, 0.0)]
+            durations.append(float(rng.uniform(0.6, 1.1)))
+        b.through(knots, durations)
     motion.non_reps.append(NonRepPlan(kind, swing_start, b.state.t))
     tail = float(rng.uniform(0.0, 0.5) if mount else rng.uniform(0.3, 1.0))  # before climbing off
     b.hold(tail)
