@@ -32,6 +32,7 @@ __all__ = [
     "SCORED_FLAGS",
     "Tally",
     "Truth",
+    "TruthNonRep",
     "TruthRep",
     "TruthSet",
     "load_truth",
@@ -82,6 +83,19 @@ class TruthSet:
 
 
 @dataclass(frozen=True)
+class TruthNonRep:
+    """A movement that is not a rep (``imu simulate``'s ``non_reps``): a swing while getting on
+    or off (``mount_swing``, ``dismount_swing``), a ``rebound`` after a rep, a ``twist``…"""
+
+    kind: str
+    start_s: float
+    end_s: float
+    peak_angle_deg: float | None = None
+    #: the set it is next to (1-based), where the truth says
+    set_index: int | None = None
+
+
+@dataclass(frozen=True)
 class Truth:
     """The ground truth of one recording."""
 
@@ -97,6 +111,8 @@ class Truth:
     subject: int | None = None
     #: PTE: which leg the file's sensor is on; ``still`` files must give no reps
     still_leg: bool = False
+    #: movements that are not reps, where the truth lists them
+    non_reps: tuple[TruthNonRep, ...] = ()
 
 
 def _f(value: Any) -> float | None:
@@ -145,6 +161,19 @@ def _truth_sets(
     return tuple(out)
 
 
+def _truth_non_reps(raw: Iterable[Mapping[str, Any]]) -> tuple[TruthNonRep, ...]:
+    return tuple(
+        TruthNonRep(
+            kind=str(n["kind"]),
+            start_s=float(n["start_s"]),
+            end_s=float(n["end_s"]),
+            peak_angle_deg=_f(n.get("peak_angle_deg")),
+            set_index=None if n.get("set_index") is None else int(n["set_index"]),
+        )
+        for n in raw
+    )
+
+
 def truth_from_dict(doc: Mapping[str, Any]) -> Truth:
     """A :class:`Truth` from any of the three truth documents (see the module docstring)."""
     if "sets" not in doc:
@@ -167,6 +196,7 @@ def truth_from_dict(doc: Mapping[str, Any]) -> Truth:
             exercise=doc.get("exercise"),
             settings_hint={"hip_line_offset_deg": float(doc.get("hip_line_offset_deg", 0.0))},
             subject=doc.get("seed"),
+            non_reps=_truth_non_reps(doc.get("non_reps", ())),
         )
     return Truth(
         sets=_truth_sets(doc["sets"], timed_pauses=True),

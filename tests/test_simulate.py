@@ -349,3 +349,19 @@ def test_the_shipped_demo_session_matches_its_truth() -> None:
     assert sum("above_hip_line" in r["flags"] for s in truth["sets"] for r in s["reps"]) >= 2
     assert {"walk", "sit"} <= {a["kind"] for a in truth["activities"]}
     assert rec.time_s[-1] >= truth["sets"][-1]["end_s"]
+
+
+def test_behaviours_off_reproduce_the_shipped_demo_exactly(tmp_path: Path) -> None:
+    """The behaviours draw from their own streams: with them off, the command in
+    recordings/README.md still writes the shipped demo byte for byte."""
+    out = tmp_path / "demo.csv"
+    argv = ["simulate", "--out", str(out), "--seed", "178", "--setup", "bench", "--sets", "3"]
+    assert main([*argv, "--rate-hz", "100", "--decimals", "4", "--no-behaviours"]) == 0
+    assert out.read_bytes() == (ROOT / "recordings" / "demo_session.csv").read_bytes()
+    truth = json.loads((tmp_path / "demo.truth.json").read_text())
+    shipped = json.loads((ROOT / "recordings" / "demo_session.truth.json").read_text())
+    assert truth["non_reps"] == []
+    for s, old in zip(truth["sets"], shipped["sets"], strict=True):  # only fields added
+        assert s["pauses"] == []
+        for r, r_old in zip(s["reps"], old["reps"], strict=True):
+            assert {k: r[k] for k in r_old} == r_old

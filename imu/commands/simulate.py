@@ -10,7 +10,9 @@ from typing import Any
 from imu.errors import ConfigError
 from imu.outputs import check_output_file
 
-_SETUPS = ("bench", "machine", "floor")
+#: the set-ups (as in :data:`imu.simulate.SETUPS`, not imported to keep ``imu --help`` light) and
+#: ``any``: drawn from all of them
+_SETUPS = ("bench", "machine", "floor", "seated", "supine", "side", "any")
 
 
 def register(sub: Any) -> None:
@@ -18,14 +20,22 @@ def register(sub: Any) -> None:
         "simulate",
         help="write a physics-based simulated session (CSV + <stem>.truth.json)",
         description=(
-            "Simulate reverse hypers (or prone leg lifts) with an ankle IMU: a rigid leg pivoting "
-            "at the hip, reps of known kinds, walking/sitting between sets, realistic sensor "
-            "errors. Writes FILE.csv and FILE.truth.json beside it."
+            "Simulate reverse hypers (or prone leg lifts, or other leg raises) with an ankle IMU: "
+            "a leg pivoting at the hip (seated: the knee), reps of known kinds, swings while "
+            "getting on and off, rebounds, foot contacts, twists, bent knees and mid-set pauses, "
+            "walking/sitting between sets, realistic sensor errors. Writes FILE.csv and "
+            "FILE.truth.json beside it."
         ),
     )
     p.add_argument("--out", required=True, metavar="FILE.csv", help="recording to write")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--setup", choices=_SETUPS, default=None, help="default: drawn at random")
+    p.add_argument(
+        "--setup",
+        choices=_SETUPS,
+        default=None,
+        help="default: bench, machine or floor drawn at random; any: drawn from all six "
+        "(seated knee extension, supine leg raise and side-lying abduction are leg-raise)",
+    )
     p.add_argument("--sets", type=int, default=None, help="number of sets (default: 2–4)")
     p.add_argument("--reps", type=int, default=None, help="reps in every set (default: 6–15)")
     p.add_argument("--rate-hz", type=float, default=None, help="sample rate (default: drawn)")
@@ -43,6 +53,13 @@ def register(sub: Any) -> None:
         help="include faulty reps: thrown, bounced, above the hip line … (default)",
     )
     group.add_argument("--clean", dest="faults", action="store_false", help="controlled reps only")
+    p.add_argument(
+        "--no-behaviours",
+        dest="behaviours",
+        action="store_false",
+        help="a rigid leg and reps only: no swings getting on and off, rebounds, foot contacts, "
+        "twists, bent knees or mid-set pauses (as imu simulate was before they were added)",
+    )
     p.add_argument(
         "--ideal-sensor",
         action="store_true",
@@ -78,7 +95,7 @@ def parse_start(text: str) -> datetime:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from imu.simulate import random_spec, simulate_session, write_simulated
+    from imu.simulate import SETUPS, random_spec, simulate_session, write_simulated
 
     if args.sets is not None and not 1 <= args.sets <= 20:
         raise ConfigError(f"--sets {args.sets}: expected 1–20")
@@ -96,7 +113,12 @@ def run(args: argparse.Namespace) -> int:
     started = parse_start(args.start) if args.start else None
     rng = np.random.default_rng(args.seed)
     spec = random_spec(
-        rng, setup=args.setup, faults=args.faults, realistic_sensor=not args.ideal_sensor
+        rng,
+        setup=None if args.setup == "any" else args.setup,
+        setups=SETUPS if args.setup == "any" else None,
+        faults=args.faults,
+        realistic_sensor=not args.ideal_sensor,
+        behaviours=args.behaviours,
     )
     changes: dict[str, Any] = {}
     if args.sets is not None or args.reps is not None:
@@ -127,8 +149,10 @@ def run(args: argparse.Namespace) -> int:
     csv_path, truth_path = write_simulated(session, args.out, decimals=args.decimals)
     rec = session.recording
     reps = sum(s["rep_count"] for s in session.truth["sets"])
+    others = len(session.truth["non_reps"])
     print(
         f"wrote {csv_path} ({len(rec)} samples, {rec.duration_s:.0f} s at {spec.rate_hz:g} Hz, "
-        f"{spec.setup}, {spec.sets} sets, {reps} reps) and {truth_path}"
+        f"{spec.setup}, {spec.sets} sets, {reps} reps, {others} movements that are not reps) "
+        f"and {truth_path}"
     )
     return 0

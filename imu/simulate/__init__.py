@@ -1,7 +1,9 @@
 """Stage 0′ — a physics-based simulator of ankle-IMU sessions with ground truth.
 
-The straight leg pivots at the hip with the sensor ``radius_m`` out; its angle θ follows reps of
-known kinds (controlled, above the hip line, thrown, bounced, swung through, partial, dropped);
+The straight leg pivots at the hip (seated knee extension: the shank at the knee) with the sensor
+``radius_m`` out; its angle θ follows reps of known kinds (controlled, above the hip line, thrown,
+bounced, swung through, partial, dropped) and the :class:`Behaviours` people show that are not
+reps (swings getting on and off, rebounds, foot contacts, twists, bent knees, mid-set pauses);
 between sets the person walks, sits, stands or rests on the set-up. The sensor's orientation and
 position are evaluated on a fine grid and differentiated into the body-frame angular rate and
 specific force, sampled at the sensor's rate and spoiled with realistic errors. See
@@ -22,10 +24,13 @@ from imu.simulate.spec import (
     ABOVE_HIP_TOLERANCE_DEG,
     ACTIVITIES,
     EXERCISE_BY_SETUP,
+    LEG_RAISE_SETUPS,
     LEGS,
+    PRONE_SETUPS,
     REP_KINDS,
     SETUPS,
     Activity,
+    Behaviours,
     Leg,
     RepKind,
     RepMix,
@@ -40,10 +45,13 @@ __all__ = [
     "ACTIVITIES",
     "EXERCISE_BY_SETUP",
     "LEGS",
+    "LEG_RAISE_SETUPS",
+    "PRONE_SETUPS",
     "REP_KINDS",
     "SETUPS",
     "TRUTH_SCHEMA",
     "Activity",
+    "Behaviours",
     "Leg",
     "RepKind",
     "RepMix",

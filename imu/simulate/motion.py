@@ -9,7 +9,14 @@ mounting are applied later.
 World frame: z up. The set-up's *hip line* points from the hip away from the head; its
 horizontal direction is ``e1`` (rotated by the set-up's heading), ``e2 = e3 × e1`` is the person's
 right while prone, ``e3`` is up. A leg at θ points along ``cos(θ+α)·e1 + sin(θ+α)·e3`` (α = hip
-line offset), and it rotates about −e2 as θ grows.
+line offset), and it rotates about −e2 as θ grows. The leg-raise set-ups move in the same plane:
+``seated`` pivots at the knee (``hip_m`` is then the knee, the thigh along e1), ``supine`` lies face
+up (the person's right is −e2), ``side`` lies on the side (the working leg on top, its lateral
+side up); :attr:`Geometry.roll_rad` turns the prone shank frame into theirs.
+
+A bent knee (:meth:`Geometry.leg_pose` with ``knee_rad``) keeps θ the elevation of the hip→ankle
+line: the thigh turns back by the angle the bend opens between it and that line, and the shank
+turns ahead of the line by the rest.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from imu.simulate.spec import Setup
 FloatArray = npt.NDArray[np.float64]
 _D = math.pi / 180.0
 _UP = np.array([0.0, 0.0, 1.0])
-SHANK_M = 0.42  #: knee to ankle, for movements that pivot at the knee
+SHANK_M = 0.42  #: knee to ankle (the sensor's point on the shank), for moves about the knee
 ANKLE_HEIGHT_M = 0.08  #: ankle above the floor when standing
 
 __all__ = [
@@ -74,13 +81,37 @@ class Geometry:
 
     @property
     def standing_heading_rad(self) -> float:
-        """Facing the set-up from its foot end (so the person's right is ``e2``)."""
+        """Facing the set-up from its foot end (so the person's right is ``e2``); for the
+        leg-raise set-ups facing the way the legs will point (the person's right is −e2)."""
+        if self.setup in ("seated", "supine", "side"):
+            return self.heading_rad
         return self.heading_rad + math.pi
+
+    @property
+    def roll_rad(self) -> float:
+        """Rotation about the shank from the prone frame (y = e2) to the person's own."""
+        if self.setup in ("seated", "supine"):
+            return math.pi
+        if self.setup == "side":  # the working leg on top: its lateral side (right leg: +y) up
+            return math.copysign(math.pi / 2, self.side)
+        return 0.0
+
+    @property
+    def knee_sign(self) -> float:
+        """+1 where bending the knee turns the shank toward larger θ (prone), −1 (supine)."""
+        return -1.0 if self.setup == "supine" else 1.0
 
     @property
     def spot_m(self) -> FloatArray:
         """Where the working ankle stands before getting on."""
-        back = {"bench": 0.45, "machine": 0.3, "floor": 1.1}[self.setup]
+        back = {
+            "bench": 0.45,
+            "machine": 0.3,
+            "floor": 1.1,
+            "seated": 0.05,
+            "supine": 0.9,
+            "side": 0.9,
+        }[self.setup]
         base = self.hip_m.copy()
         base[2] = 0.0
         return np.asarray(base + back * self.e1 + np.array([0.0, 0.0, ANKLE_HEIGHT_M]))
@@ -90,21 +121,49 @@ class Geometry:
         phi = np.arctan2(x_axis @ _UP, x_axis @ self.e1)
         return np.asarray(np.degrees(phi - self.alpha_rad), dtype=np.float64)
 
-    def leg_pose(
-        self, theta_rad: FloatArray, abduction_rad: FloatArray, twist_rad: FloatArray
-    ) -> Pose:
-        """The straight leg pivoting at the hip; abduction tilts it sideways without changing θ."""
+    def _direction(self, theta_rad: FloatArray, abduction_rad: FloatArray) -> FloatArray:
         phi = theta_rad + self.alpha_rad
         cb = np.cos(abduction_rad)
-        x = (
+        return np.asarray(
             (np.cos(phi) * cb)[:, None] * self.e1
             + np.sin(abduction_rad)[:, None] * self.e2
-            + (np.sin(phi) * cb)[:, None] * _UP
+            + (np.sin(phi) * cb)[:, None] * _UP,
+            dtype=np.float64,
         )
-        frames = frame_from(x, self.e2)
-        if np.any(twist_rad):
-            frames = frames @ rot_x(twist_rad)
-        position = self.hip_m + self.radius_m * frames[:, :, 0]
+
+    def shank_theta_rad(self, theta_rad: FloatArray, knee_rad: FloatArray) -> FloatArray:
+        """θ of the shank itself when the hip→ankle line is at ``theta_rad`` and the knee is bent
+        by ``knee_rad`` (thigh ``radius_m − SHANK_M``, shank ``SHANK_M`` to the sensor's point)."""
+        thigh = self.radius_m - SHANK_M
+        opened = np.arctan2(SHANK_M * np.sin(knee_rad), thigh + SHANK_M * np.cos(knee_rad))
+        return np.asarray(theta_rad + self.knee_sign * (knee_rad - opened), dtype=np.float64)
+
+    def leg_pose(
+        self,
+        theta_rad: FloatArray,
+        abduction_rad: FloatArray,
+        twist_rad: FloatArray,
+        knee_rad: FloatArray | None = None,
+    ) -> Pose:
+        """The leg pivoting at the hip (seated: the knee); abduction tilts it sideways without
+        changing θ. With ``knee_rad`` the knee is bent by that much, θ staying the elevation of
+        the hip→ankle line (the ankle being the sensor's point on the shank)."""
+        if knee_rad is None or not np.any(knee_rad):
+            x = self._direction(theta_rad, abduction_rad)
+            frames = frame_from(x, self.e2)
+            position = self.hip_m + self.radius_m * frames[:, :, 0]
+        else:
+            shank = self.shank_theta_rad(theta_rad, knee_rad)
+            thigh = shank - self.knee_sign * knee_rad
+            frames = frame_from(self._direction(shank, abduction_rad), self.e2)
+            position = (
+                self.hip_m
+                + (self.radius_m - SHANK_M) * self._direction(thigh, abduction_rad)
+                + SHANK_M * frames[:, :, 0]
+            )
+        roll = self.roll_rad + np.asarray(twist_rad, dtype=np.float64)
+        if np.any(roll):
+            frames = frames @ rot_x(np.broadcast_to(roll, theta_rad.shape))
         return Pose(frames, position, np.degrees(theta_rad))
 
     def upright_pose(
@@ -236,13 +295,23 @@ class SetSegment(Segment):
         taper = _taper(t, self.t0_s, self.t1_s, 1.0)
         return self.motion.track.value(t) + taper * self.sway(t)
 
+    def knee_rad(self, t: FloatArray) -> FloatArray:
+        """Knee flexion (rad): 0 but for the knee bends of the motion."""
+        out = np.zeros(t.shape)
+        for bump in self.motion.knee:
+            out += bump.value(t)
+        return out
+
     def pose(self, t_s: FloatArray) -> Pose:
         taper = _taper(t_s, self.t0_s, self.t1_s, 1.0)
         lift = self.motion.track.value(t_s) - self.motion.bottom_rad
         theta = self.motion.track.value(t_s) + taper * self.sway(t_s)
         abd = taper * (self.abduction(t_s) + self.abduction_per_rad * lift)
         twist = taper * (self.twist(t_s) + self.twist_per_rad * lift)
-        return self.geometry.leg_pose(theta, abd, twist)
+        for bump in self.motion.twists:
+            twist = twist + bump.value(t_s)
+        knee = self.knee_rad(t_s) if self.motion.knee else None
+        return self.geometry.leg_pose(theta, abd, twist, knee)
 
 
 @dataclass

@@ -9,26 +9,55 @@ Rep boundaries are the knots of the commanded motion, the instants where the leg
 leaves or returns to zero: ``start`` (leaves the bottom), ``top_start`` (stops rising),
 ``top_end`` (starts lowering), ``end`` (stops at the bottom). A bounce has ``end`` of one rep
 equal to ``start`` of the next (the velocity touches zero at the reversal).
+
+The :class:`~imu.simulate.spec.Behaviours` add pieces between the knots (a rebound after ``end``,
+a mid-set pause, a lowering cut short by the floor) or motions that leave θ alone (a bent knee, a
+twist about the shank, both :class:`Bump` profiles); each draws from its own random stream
+(:class:`BehaviourStreams`) a fixed number of values per rep, so switching one on or off changes
+nothing else but the times after it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy.integrate import solve_ivp
 
-from imu.simulate.spec import BOTTOM_TYPICAL_DEG, RepKind, Setup
+from imu.simulate.spec import (
+    BOTTOM_TYPICAL_DEG,
+    EDGE_SWING_SETUPS,
+    FOOT_REST_SETUPS,
+    KNEE_BEND_SETUPS,
+    LEG_RAISE_SETUPS,
+    UNDER_SWING_SETUPS,
+    Behaviours,
+    RepKind,
+    Setup,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
 GRAVITY_MPS2 = 9.80665
 _D = math.pi / 180.0
 
-__all__ = ["PieceTrack", "RepPlan", "SetMotion", "build_fidget", "build_set", "min_jerk"]
+__all__ = [
+    "BehaviourStreams",
+    "Bump",
+    "NonRepPlan",
+    "PieceTrack",
+    "RepPlan",
+    "SetMotion",
+    "build_edge_swing",
+    "build_fidget",
+    "build_set",
+    "min_jerk",
+]
 
 
 def min_jerk(u: FloatArray) -> FloatArray:
@@ -72,6 +101,21 @@ class _Move:
         u = x + self.skew * x * (1.0 - x)
         s = (1.0 - self.blend) * min_jerk(u) + self.blend * _septic(u)
         return self.theta0 + (self.theta1 - self.theta0) * s
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """The first part of a move, up to ``t1`` (where something stopped it)."""
+
+    move: _Move
+    t1: float
+
+    @property
+    def t0(self) -> float:
+        return self.move.t0
+
+    def value(self, t: FloatArray) -> FloatArray:
+        return self.move.value(np.minimum(t, self.t1))
 
 
 @dataclass(frozen=True)
@@ -127,7 +171,7 @@ class _Arc:
         return np.asarray(values[0], dtype=np.float64)
 
 
-_Piece = _Const | _Move | _Quintic | _Arc
+_Piece = _Const | _Move | _Cut | _Quintic | _Arc
 
 
 @dataclass
@@ -170,16 +214,98 @@ class RepPlan:
     top_end_s: float
     end_s: float
     drop: bool  #: lowered by a fast fall
+    contact_speed_dps: float | None = None  #: landed on the floor at this speed (a sharp stop)
+    knee_bend_deg: float = 0.0  #: largest bend of the knee during the rep
+
+
+@dataclass(frozen=True)
+class Bump:
+    """A rise-hold-fall profile: 0 until ``t0``, ``peak`` from ``t1`` to ``t2``, 0 after ``t3``
+    (minimum-jerk ramps). Used for a knee bend (rad of flexion) and a twist (rad about x)."""
+
+    t0: float
+    t1: float
+    t2: float
+    t3: float
+    peak: float
+
+    def value(self, t: FloatArray) -> FloatArray:
+        up = min_jerk((t - self.t0) / (self.t1 - self.t0))
+        down = min_jerk((t - self.t2) / (self.t3 - self.t2))
+        return np.asarray(self.peak * (up - down), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class NonRepPlan:
+    """A movement that is not a rep: ``[start_s, end_s)``, after the set's rep ``after_rep``
+    (0-based; ``None`` for a swing at the set's edge)."""
+
+    kind: str  #: ``mount_swing``, ``dismount_swing``, ``rebound`` or ``twist``
+    start_s: float
+    end_s: float
+    after_rep: int | None = None
+    twist_deg: float | None = None  #: a twist's size (signed), °
 
 
 @dataclass
 class SetMotion:
-    """The θ track of a set (or a bench rest) and the reps in it."""
+    """The θ track of a set (or a bench rest), the reps in it and what else happens in it."""
 
     track: PieceTrack
     bottom_rad: float
     reps: list[RepPlan]
     gravity_k: float  #: k in d²θ/dt² = −k·cos θ for this leg (and machine arm), 1/s²
+    knee: list[Bump] = field(default_factory=list)  #: knee bends (flexion, rad)
+    twists: list[Bump] = field(default_factory=list)  #: twists about the shank (rad)
+    non_reps: list[NonRepPlan] = field(default_factory=list)
+    #: mid-set pauses: (the rep they follow, 0-based; start, end in s)
+    pauses: list[tuple[int, float, float]] = field(default_factory=list)
+
+    def typical_top_rad(self) -> float:
+        """The median θ at the reps' tops (commanded track)."""
+        tops = np.array([r.top_start_s for r in self.reps])
+        return float(np.median(self.track.value(tops)))
+
+    def shifted(self, dt_s: float) -> SetMotion:
+        """The same motion ``dt_s`` later."""
+
+        def later(item: Any) -> Any:  # every instant is named t0…t3 or *_s (pieces' contents
+            # are relative to their t0)
+            changes: dict[str, Any] = {
+                f.name: getattr(item, f.name) + dt_s
+                for f in dataclasses.fields(item)
+                if f.name in ("t0", "t1", "t2", "t3") or f.name.endswith("_s")
+            }
+            if isinstance(item, _Cut):
+                changes["move"] = later(item.move)
+            return dataclasses.replace(item, **changes)
+
+        return SetMotion(
+            PieceTrack([later(p) for p in self.track.pieces]),
+            self.bottom_rad,
+            [later(r) for r in self.reps],
+            self.gravity_k,
+            [later(k) for k in self.knee],
+            [later(w) for w in self.twists],
+            [later(n) for n in self.non_reps],
+            [(i, a + dt_s, b + dt_s) for i, a, b in self.pauses],
+        )
+
+
+@dataclass(frozen=True)
+class BehaviourStreams:
+    """One random stream per behaviour (see :class:`~imu.simulate.spec.Behaviours`)."""
+
+    swing: np.random.Generator
+    rebound: np.random.Generator
+    contact: np.random.Generator
+    twist: np.random.Generator
+    knee: np.random.Generator
+    pause: np.random.Generator
+
+    @classmethod
+    def spawn(cls, seed: np.random.SeedSequence) -> BehaviourStreams:
+        return cls(*(np.random.default_rng(s) for s in seed.spawn(6)))
 
 
 @dataclass
@@ -204,13 +330,20 @@ class _Builder:
         self.track.pieces.append(_Const(s.t, s.t + duration_s, s.theta))
         self.state = _State(s.t + duration_s, s.theta)
 
+    @property
+    def at_rest(self) -> bool:
+        return self.state.velocity == 0.0 and self.state.accel == 0.0
+
+    def shape(self) -> tuple[float, float]:
+        """The skew and blend of a move from rest (drawn from the builder's stream)."""
+        return float(self.rng.uniform(-0.3, 0.3)), float(self.rng.uniform(0.0, 0.7))
+
     def move(self, target: float, duration_s: float) -> None:
         """A smooth move to ``target`` from the current state (ends at rest, zero acceleration)."""
         s = self.state
         t1 = s.t + duration_s
-        if s.velocity == 0.0 and s.accel == 0.0:
-            skew = float(self.rng.uniform(-0.3, 0.3))
-            blend = float(self.rng.uniform(0.0, 0.7))
+        if self.at_rest:
+            skew, blend = self.shape()
             self.track.pieces.append(_Move(s.t, t1, s.theta, target, skew, blend))
         else:
             direction = math.copysign(1.0, target - s.theta)
@@ -227,6 +360,27 @@ class _Builder:
             t1 = piece.t1
             self.track.pieces.append(piece)
         self.state = _State(t1, target)
+
+    def through(self, knots: Sequence[tuple[float, float]], durations_s: Sequence[float]) -> None:
+        """Through turning points ``(θ, d²θ/dt²)`` (velocity 0 there) in the given times, from
+        rest. The turning accelerations are scaled down until every piece is monotone; at 0 the
+        pieces are minimum-jerk-like, which always are. The last knot's acceleration should be 0
+        (the move ends at rest)."""
+        s = self.state
+        for scale in (1.0, 0.6, 0.3, 0.0):
+            pieces: list[_Piece] = []
+            t, state = s.t, (s.theta, s.velocity, s.accel)
+            for (theta, accel), d in zip(knots, durations_s, strict=True):
+                end = (theta, 0.0, scale * accel)
+                piece = _Quintic.between(t, t + d, state, end)
+                if scale > 0 and not piece.is_monotone(math.copysign(1.0, theta - state[0])):
+                    break
+                pieces.append(piece)
+                t, state = t + d, end
+            else:
+                self.track.pieces.extend(pieces)
+                self.state = _State(t, *state)
+                return
 
     def quintic_to(
         self, end: tuple[float, float, float], duration_s: float, *, factors: Sequence[float]
@@ -332,6 +486,9 @@ _CONTROLLED_MAX_DPS: dict[str, tuple[float, float]] = {
     "bench": (75.0, 110.0),
     "machine": (85.0, 120.0),
     "floor": (40.0, 60.0),
+    "seated": (85.0, 120.0),
+    "supine": (60.0, 100.0),
+    "side": (50.0, 80.0),
 }
 _SLOWEST_PEAK_FACTOR = 2.2
 _BOUNCE_MAX_DPS = 150.0  #: fastest lowering into a bounce, °/s
@@ -348,7 +505,29 @@ def _draw_kinds(
     return kinds
 
 
+def _top_and_range_scale(
+    rng: np.random.Generator, setup: Setup, bottom: float
+) -> tuple[float, float]:
+    """The set's top θ (rad) and how its phase durations scale with the range of movement."""
+    if setup == "floor":
+        top = bottom + float(rng.uniform(6.0, 14.0)) * _D
+        return min(top, 15.0 * _D), 0.6
+    if setup in ("bench", "machine"):
+        top = float(rng.uniform(-6.0, 1.5)) * _D
+        return top, 1.0 if setup == "bench" else 1.25
+    if setup == "seated":  # the knee extends from hanging toward straight
+        return float(rng.uniform(-10.0, 0.0)) * _D, 1.25
+    rise = {"supine": (30.0, 70.0), "side": (25.0, 45.0)}[setup]
+    top = bottom + float(rng.uniform(*rise)) * _D
+    return top, float(np.clip((top - bottom) / (40.0 * _D), 0.7, 1.5))
+
+
 def _peak_for(kind: RepKind, setup: Setup, style: _SetStyle, rng: np.random.Generator) -> float:
+    if setup in LEG_RAISE_SETUPS:  # no hip line to pass: only partial reps differ
+        if kind == "partial":
+            return style.bottom + float(rng.uniform(0.35, 0.6)) * (style.top - style.bottom)
+        peak = style.top + float(rng.normal(0.0, 1.5)) * _D
+        return min(peak, 2.0 * _D) if setup == "seated" else peak  # a knee barely hyperextends
     if kind == "above_hip_line":
         lo, hi = (22.0, 30.0) if setup == "floor" else (8.0, 25.0)
         return float(rng.uniform(lo, hi)) * _D
@@ -365,6 +544,80 @@ def _peak_for(kind: RepKind, setup: Setup, style: _SetStyle, rng: np.random.Gene
     return min(style.top + float(rng.normal(0.0, 1.5)) * _D, ceiling)
 
 
+def _uniforms(rng: np.random.Generator, n: int) -> list[float]:
+    return [float(v) for v in rng.random(n)]
+
+
+def _lerp(u: float, lo_hi: tuple[float, float]) -> float:
+    return lo_hi[0] + u * (lo_hi[1] - lo_hi[0])
+
+
+@dataclass(frozen=True)
+class _RepExtras:
+    """The behaviours drawn for one rep (``None``: not this rep). Each comes from its own
+    stream, a fixed number of values per rep whatever the probabilities."""
+
+    rebound: tuple[float, float, float, float] | None  #: height (rad), up s, down s, settle
+    contact: tuple[float, float] | None  #: aim below the floor (fraction of span), stop s
+    twist: Bump | None  #: relative to the rep's end (t0 = 0)
+    knee: tuple[float, ...] | None  #: peak (rad) and five shape fractions
+
+    @classmethod
+    def draw(cls, b: Behaviours, streams: BehaviourStreams, setup: Setup) -> _RepExtras:
+        r, c = _uniforms(streams.rebound, 5), _uniforms(streams.contact, 3)
+        w, k = _uniforms(streams.twist, 6), _uniforms(streams.knee, 7)
+        rebound = contact = twist = knee = None
+        if r[0] < b.rebound:
+            rebound = (
+                _lerp(r[1], b.rebound_deg) * _D,
+                0.15 + 0.2 * r[2],
+                0.25 + 0.35 * r[3],
+                0.4 * r[4] - 0.2,
+            )
+        foot_rests = setup in FOOT_REST_SETUPS
+        if foot_rests and c[0] < b.foot_contact:
+            contact = (_lerp(c[1], b.foot_contact_depth), _lerp(c[2], b.foot_contact_stop_s))
+        if foot_rests and w[0] < b.twist:
+            angle = math.copysign(_lerp(w[1], b.twist_deg) * _D, w[2] - 0.5)
+            up, hold, down = 0.08 + 0.12 * w[3], 0.15 * w[4], 0.25 + 0.35 * w[5]
+            twist = Bump(0.0, up, up + hold, up + hold + down, angle)
+        if setup in KNEE_BEND_SETUPS and k[0] < b.knee_bend:
+            knee = (_lerp(k[1], b.knee_bend_deg) * _D, *k[2:])
+        return cls(rebound, contact, twist, knee)
+
+
+def _knee_bump(shape: tuple[float, ...], rep: RepPlan) -> Bump:
+    """Bends during the lift; straightens during the hold (if it is long enough) or on the way
+    down, always before the rep ends."""
+    peak, f_start, f_reach, mode, g1, g2 = shape
+    lift = rep.top_start_s - rep.start_s
+    t0 = rep.start_s + 0.3 * f_start * lift
+    t1 = rep.top_start_s - 0.15 * f_reach * lift
+    hold = rep.top_end_s - rep.top_start_s
+    if mode < 0.5 and hold >= 0.4:
+        t2 = rep.top_start_s + 0.3 * g1 * hold
+        t3 = rep.top_end_s
+    else:
+        t2 = rep.top_end_s + 0.2 * g1 * (rep.end_s - rep.top_end_s)
+        t3 = t2 + (0.4 + 0.4 * g2) * (rep.end_s - t2)
+    return Bump(t0, t1, t2, t3, peak)
+
+
+def _pause_plan(
+    b: Behaviours, streams: BehaviourStreams, kinds: Sequence[RepKind]
+) -> tuple[int, float] | None:
+    """Which rep a mid-set pause follows (0-based) and its length, or ``None``."""
+    u = _uniforms(streams.pause, 3)
+    n = len(kinds)
+    if n < 3 or u[0] >= b.pause:
+        return None
+    first = round((0.25 + 0.5 * u[1]) * (n - 2))
+    for i in (*range(first, n - 1), *range(first - 1, -1, -1)):
+        if kinds[i + 1] != "bounced":
+            return i, _lerp(u[2], b.pause_s)
+    return None
+
+
 def build_set(
     rng: np.random.Generator,
     *,
@@ -375,16 +628,16 @@ def build_set(
     bottom_deg: float,
     tempo_scale: float,
     gravity_k: float,
+    behaviours: Behaviours | None = None,
+    streams: BehaviourStreams | None = None,
 ) -> SetMotion:
-    """Build one set: a still lead-in at the bottom, ``n_reps`` reps, a still lead-out."""
+    """Build one set: a still lead-in at the bottom, ``n_reps`` reps, a still lead-out.
+
+    With ``behaviours`` (and their ``streams``) the set also gets rebounds, foot contacts,
+    twists, knee bends and a mid-set pause; the motion drawn from ``rng`` is the same either way.
+    """
     bottom = bottom_deg * _D
-    if setup == "floor":
-        top = bottom + float(rng.uniform(6.0, 14.0)) * _D
-        top = min(top, 15.0 * _D)
-        range_scale = 0.6
-    else:
-        top = float(rng.uniform(-6.0, 1.5)) * _D
-        range_scale = 1.0 if setup == "bench" else 1.25
+    top, range_scale = _top_and_range_scale(rng, setup, bottom)
     style = _SetStyle(
         lift_s=float(rng.uniform(1.0, 2.4)) * tempo_scale * range_scale,
         hold_s=float(rng.uniform(0.2, 1.6)) * tempo_scale,
@@ -398,19 +651,26 @@ def build_set(
     v_max = float(rng.uniform(*(_CONTROLLED_MAX_DPS[setup]))) * _D
     b = _Builder(rng, start_s, bottom, gravity_k)
     b.hold(float(rng.uniform(2.0, 4.0)))
-    reps: list[RepPlan] = []
+    motion = SetMotion(b.track, bottom, [], gravity_k)
     fatigue = float(rng.uniform(0.0, 0.2))  # fraction the tempo shortens by the last rep
+    pause_plan = None
+    if behaviours is not None and streams is not None:
+        pause_plan = _pause_plan(behaviours, streams, kinds)
 
     def jitter(value: float, lo: float, hi: float, progress: float) -> float:
         v = value * float(rng.lognormal(0.0, 0.12)) * (1.0 - fatigue * progress)
         return float(np.clip(v, lo, hi))
 
     for i, kind in enumerate(kinds):
+        extras = None
+        if behaviours is not None and streams is not None:
+            extras = _RepExtras.draw(behaviours, streams, setup)
         progress = i / max(1, n_reps - 1)
         next_kind = kinds[i + 1] if i + 1 < n_reps else None
         peak = _peak_for(kind, setup, style, rng)
         # -------- lift
         start = b.state.t
+        start_theta = b.state.theta
         if kind == "swing_through":
             _swing_through(b, rng, peak)
         elif kind in ("thrown", "bounced"):
@@ -430,6 +690,7 @@ def build_set(
         # -------- lowering
         next_bottom = bottom + float(rng.normal(0.0, 1.2 if setup != "floor" else 0.6)) * _D
         dropped = kind == "drop"
+        contact_dps = None
         if dropped:
             rebound = float(rng.uniform(600.0, 1200.0)) * _D if next_kind == "bounced" else 0.0
             _drop(b, rng, next_bottom, peak, rebound)
@@ -438,20 +699,107 @@ def build_set(
         else:
             lower_s = jitter(style.lower_s, 1.0, 4.5, progress)
             span = abs(next_bottom - b.state.theta)
-            b.move(next_bottom, max(lower_s, _SLOWEST_PEAK_FACTOR * span / v_max))
+            duration = max(lower_s, _SLOWEST_PEAK_FACTOR * span / v_max)
+            if extras is not None and extras.contact is not None:
+                contact_dps = _lower_onto_floor(b, next_bottom, duration, *extras.contact)
+            else:
+                b.move(next_bottom, duration)
         end = b.state.t
-        reps.append(RepPlan(kind, start, top_start, top_end, end, dropped))
-        # -------- bottom pause (none before a bounce; a real one before a swing-through)
+        plan = RepPlan(kind, start, top_start, top_end, end, dropped, contact_dps)
+        if extras is not None and extras.knee is not None:
+            bump = _knee_bump(extras.knee, plan)
+            motion.knee.append(bump)
+            plan = dataclasses.replace(plan, knee_bend_deg=bump.peak / _D)
+        motion.reps.append(plan)
+        # -------- after the bottom: a rebound, a twist (none before a bounce)
         if next_kind == "bounced":
             continue
+        busy_until = end
+        if extras is not None and behaviours is not None:
+            rom = peak - min(start_theta, b.state.theta)
+            busy_until = _after_bottom(b, motion, extras, behaviours, i, rom)
+        # -------- bottom pause (a real one before a swing-through)
         if next_kind is None:
-            b.hold(float(rng.uniform(2.0, 4.0)))
+            wait = float(rng.uniform(2.0, 4.0))
         elif next_kind == "swing_through":
-            b.hold(float(rng.uniform(0.4, 1.5)))
+            wait = float(rng.uniform(0.4, 1.5))
         else:
-            pause = jitter(style.pause_s, 0.0, 2.0, progress) if rng.random() > 0.1 else 0.0
-            b.hold(pause)
-    return SetMotion(b.track, bottom, reps, gravity_k)
+            wait = jitter(style.pause_s, 0.0, 2.0, progress) if rng.random() > 0.1 else 0.0
+            if pause_plan is not None and pause_plan[0] == i:
+                wait = max(wait, pause_plan[1], busy_until - b.state.t)
+                motion.pauses.append((i, b.state.t, b.state.t + wait))
+        b.hold(max(wait, busy_until - b.state.t))
+    return motion
+
+
+def _after_bottom(
+    b: _Builder,
+    motion: SetMotion,
+    extras: _RepExtras,
+    behaviours: Behaviours,
+    index: int,
+    rom: float,
+) -> float:
+    """A rebound and a twist right after rep ``index`` reached the bottom (at rest); returns the
+    time until which they last (the next rep starts no earlier)."""
+    end = b.state.t
+    busy_until = end
+    if extras.rebound is not None:
+        height, up_s, down_s, settle = extras.rebound
+        height = min(height, behaviours.rebound_max_rom * rom)
+        if height >= 0.5 * _D:
+            base = b.state.theta
+            b.through(
+                [(base + height, -3.0 * height / up_s**2), (base + settle * height, 0.0)],
+                [up_s, down_s],
+            )
+            motion.non_reps.append(NonRepPlan("rebound", end, b.state.t, index))
+            busy_until = b.state.t
+    if extras.twist is not None:
+        w = extras.twist
+        bump = Bump(end + w.t0, end + w.t1, end + w.t2, end + w.t3, w.peak)
+        motion.twists.append(bump)
+        motion.non_reps.append(NonRepPlan("twist", end, bump.t3, index, twist_deg=w.peak / _D))
+        busy_until = max(busy_until, bump.t3)
+    return busy_until
+
+
+def _lower_onto_floor(
+    b: _Builder, floor: float, duration_s: float, depth: float, stop_s: float
+) -> float | None:
+    """Lower from rest aiming ``depth`` × the span below ``floor``; the floor stops the leg
+    within ``stop_s`` (a jolt). Returns the speed at contact, °/s (``None``: an ordinary move,
+    where the leg was not at rest at the top). Draws from the builder's stream exactly as
+    :meth:`_Builder.move` would, so the rest of the set does not change."""
+    if not b.at_rest:
+        b.move(floor, duration_s)
+        return None
+    s = b.state
+    skew, blend = b.shape()
+    aim = floor - depth * (s.theta - floor)
+    move = _Move(s.t, s.t + duration_s, s.theta, aim, skew, blend)
+    t = np.linspace(s.t, s.t + duration_s, 4001)
+    theta = move.value(t)
+    h = 1e-5
+    level, t_c, v_c, a_c = floor, s.t, 0.0, 0.0
+    for _ in range(4):  # the stop covers about half its time at the contact speed
+        k = int(np.searchsorted(-theta, -level))  # θ decreases: first sample at or below level
+        if k <= 0 or k >= t.size:
+            break
+        frac = (theta[k - 1] - level) / (theta[k - 1] - theta[k])
+        t_c = float(t[k - 1] + frac * (t[k] - t[k - 1]))
+        near = move.value(np.array([t_c - h, t_c, t_c + h]))
+        v_c = float(near[2] - near[0]) / (2 * h)
+        a_c = float(near[2] - 2 * near[1] + near[0]) / (h * h)
+        level = floor - 0.5 * v_c * stop_s
+    stop = _Quintic.between(t_c, t_c + stop_s, (level, v_c, a_c), (floor, 0.0, 0.0))
+    if v_c >= 0 or not stop.is_monotone(-1.0):
+        b.track.pieces.append(_Move(s.t, s.t + duration_s, s.theta, floor, skew, blend))
+        b.state = _State(s.t + duration_s, floor)
+        return None
+    b.track.pieces += [_Cut(move, t_c), stop]
+    b.state = _State(t_c + stop_s, floor)
+    return abs(v_c) / _D
 
 
 def _throw(b: _Builder, rng: np.random.Generator, peak: float) -> None:
@@ -542,6 +890,78 @@ def build_fidget(
     b.move(bottom, float(rng.uniform(1.0, 2.0)))
     b.hold(max(0.5, end - b.state.t))
     return SetMotion(b.track, bottom, [], k)
+
+
+def build_edge_swing(
+    rng: np.random.Generator,
+    behaviours: Behaviours,
+    setup: Setup,
+    *,
+    kind: str,
+    start_s: float,
+    bottom_rad: float,
+    top_rad: float,
+    gravity_k: float,
+) -> SetMotion | None:
+    """Getting on or off the set-up (``kind`` ``mount_swing`` or ``dismount_swing``), the
+    exercising leg swings out of the set's bottom and back, turning at its peak without a hold:
+    either guided (a smooth rise and fall, 0.6–1.4 s each) or like a pendulum (a push, coasting
+    up under gravity, falling back, caught) — on the machine or a chair sometimes swinging past
+    the bottom first (under the pad, under the chair). Not a rep.
+
+    The peak lies ``edge_swing_below_top_deg`` below the set's median top ``top_rad`` (at most
+    75 % of the set's range below it). Returns the swing's θ track from ``start_s`` with a still
+    lead-in and lead-out and its :class:`NonRepPlan`, or ``None`` (no swing at this edge).
+    """
+    u = _uniforms(rng, 5)
+    rom = top_rad - bottom_rad
+    if setup not in EDGE_SWING_SETUPS or u[0] >= behaviours.edge_swing or rom < 15.0 * _D:
+        return None
+    lo_deg, hi_deg = behaviours.edge_swing_below_top_deg
+    hi = min(hi_deg * _D, 0.75 * rom)
+    lo = min(lo_deg * _D, hi)
+    peak = top_rad - (lo + u[1] * (hi - lo))
+    under = 0.0
+    if setup in UNDER_SWING_SETUPS and u[3] < behaviours.edge_swing_under:
+        under = float(rng.uniform(8.0, 25.0)) * _D
+    mount = kind == "mount_swing"
+    b = _Builder(rng, start_s, bottom_rad, gravity_k)
+    motion = SetMotion(b.track, bottom_rad, [], gravity_k)
+    b.hold(0.3 + 0.7 * u[2] if mount else 0.5 * u[2])  # settling after climbing on
+    swing_start = b.state.t
+    if u[4] < 0.4:  # a pendulum
+        _throw(b, rng, peak)
+        if under > 0:
+            _swing_under(b, rng, bottom_rad, bottom_rad - under)
+        else:
+            _drop(b, rng, bottom_rad, b.state.theta, 0.0)
+    else:  # guided: turning as sharply as a smooth rise and fall allow (no hold)
+        rise = peak - bottom_rad
+        up_s = float(rng.uniform(0.3, 0.45)) + 0.6 * math.sqrt(rise / (60.0 * _D))
+        down_s = up_s * float(rng.uniform(1.0, 1.4))
+        knots = [(peak, -1.9 * rise / down_s**2), (bottom_rad, 0.0)]
+        durations = [up_s, down_s]
+        if under > 0:
+            knots[1:] = [(bottom_rad - under, 1.9 * under / down_s**2), (bottom_rad, 0.0)]
+            durations.append(float(rng.uniform(0.6, 1.1)))
+        b.through(knots, durations)
+    motion.non_reps.append(NonRepPlan(kind, swing_start, b.state.t))
+    tail = float(rng.uniform(0.0, 0.5) if mount else rng.uniform(0.3, 1.0))  # before climbing off
+    b.hold(tail)
+    return motion
+
+
+def _swing_under(b: _Builder, rng: np.random.Generator, bottom: float, under: float) -> None:
+    """From rest at the top, fall freely through ``bottom`` to ``under``, turn there (gravity
+    pulls back toward hanging, or the muscles do) and settle back at ``bottom``."""
+    b.fall_to(bottom, 1.0)
+    speed = abs(b.state.velocity)
+    turn = max(-b.k * math.cos(under), 2.0)
+    duration = 2.0 * (bottom - under) / max(speed, 1e-3)
+    ok = b.quintic_to((under, 0.0, turn), duration, factors=(1.0, 1.2, 0.85, 1.5, 2.0, 2.5))
+    if not ok:
+        b.move(under, 0.6)
+    b.move(bottom, float(rng.uniform(0.6, 1.1)))
 
 
 def typical_bottom_deg(rng: np.random.Generator, setup: Setup) -> float:

@@ -1,7 +1,8 @@
 """Assemble a whole session and turn the motion into sensor readings.
 
-1. Plan the timeline: a lead-in (standing, maybe walking), getting on the set-up, the sets, the
-   rests between them (on the set-up, or off it walking, sitting, standing), a lead-out.
+1. Plan the timeline: a lead-in (standing, maybe walking), getting on the set-up (sometimes with a
+   swing of the leg before the first rep), the sets, the rests between them (on the set-up, or
+   off it walking, sitting, standing), a lead-out.
 2. For each segment, evaluate the sensor's world orientation R(t) and position p(t) on a fine
    grid (≥ 1 kHz), then by central differences the body-frame angular rate ω = log(Rₖ₋₁ᵀRₖ₊₁)/2h
    and specific force f = Rᵀ(p̈ − g). Each sample is the mean over one sample period centred on
@@ -32,7 +33,15 @@ from imu.simulate.motion import (
     StillSegment,
     WalkSegment,
 )
-from imu.simulate.reps import GRAVITY_MPS2, SetMotion, build_fidget, build_set, typical_bottom_deg
+from imu.simulate.reps import (
+    GRAVITY_MPS2,
+    BehaviourStreams,
+    SetMotion,
+    build_edge_swing,
+    build_fidget,
+    build_set,
+    typical_bottom_deg,
+)
 from imu.simulate.rotations import body_rate_rad_s, frame_from, rot_x, rotvec_to_matrix
 from imu.simulate.sensor import apply_sensor_errors, drop_packets, jitter_timestamps
 from imu.simulate.spec import Activity, SessionSpec
@@ -97,17 +106,21 @@ class _Timeline:
         self,
         spec: SessionSpec,
         rng: np.random.Generator,
+        streams: BehaviourStreams,
         geometry: Geometry,
         gravity_k: float,
         bottom_deg: float,
     ) -> None:
         self.spec = spec
         self.rng = rng
+        self.streams = streams
         self.geometry = geometry
         self.k = gravity_k
         self.bottom_deg = bottom_deg
         self.segments: list[Segment] = []
         self.sets: list[_PlannedSet] = []
+        #: swings at set edges: (the set's index, 1-based; the segment that carries the swing)
+        self.swings: list[tuple[int, SetSegment]] = []
         self.t = 0.0
 
     # ---- activities off the set-up (each starts and ends standing at the spot)
@@ -139,6 +152,8 @@ class _Timeline:
         g, rng = self.geometry, self.rng
         r_stand, p_stand = g.standing()
         e1, e2 = g.e1, g.e2
+        if g.setup in ("seated", "supine", "side"):
+            return self._sit_down_keys()
         if g.setup == "bench" and rng.random() < 0.5:  # one knee onto the bench first
             x = math.cos(-5 * _D) * e1 + math.sin(-5 * _D) * _UP
             knee = g.hip_m - 0.05 * e1 - 0.17 * _UP
@@ -157,9 +172,28 @@ class _Timeline:
         t3 = t2 + float(rng.uniform(1.2, 2.2))
         return [0.0, t1, t2], [r_stand, r1, r1], [p_stand, p1, p1], t3
 
-    def _set(self, start_s: float, n_reps: int, set_index: int) -> tuple[SetMotion, SetSegment]:
-        """A set's rep motion from ``start_s`` and the segment that carries it."""
-        motion = build_set(
+    def _sit_down_keys(self) -> tuple[list[float], list[FloatArray], list[FloatArray], float]:
+        """Seated: sit down with the foot tucked back a little. Supine and side: sit on the floor
+        with the knee up, then lie back (or down on the side) with the leg out."""
+        g, rng = self.geometry, self.rng
+        r_stand, p_stand = g.standing()
+        e1 = g.e1
+        if g.setup == "seated":
+            pitch = -float(rng.uniform(10.0, 25.0)) * _D  # foot back under the chair
+            x = -math.cos(pitch) * _UP + math.sin(pitch) * e1
+            knee = g.hip_m + 0.03 * _UP
+        else:
+            x = math.cos(-40 * _D) * e1 + math.sin(-40 * _D) * _UP
+            knee = g.hip_m + 0.45 * e1 + 0.3 * _UP
+        r1, p1 = frame_from(x[None], -g.e2)[0], knee + SHANK_M * x
+        t1 = float(rng.uniform(1.2, 2.0))
+        t2 = t1 + float(rng.uniform(0.4, 1.2))
+        t3 = t2 + float(rng.uniform(1.2, 2.2))
+        return [0.0, t1, t2], [r_stand, r1, r1], [p_stand, p1, p1], t3
+
+    def _set_motion(self, start_s: float, n_reps: int) -> SetMotion:
+        """A set's rep motion from ``start_s``."""
+        return build_set(
             self.rng,
             setup=self.spec.setup,
             start_s=start_s,
@@ -168,21 +202,52 @@ class _Timeline:
             bottom_deg=self.bottom_deg,
             tempo_scale=self.spec.tempo_scale,
             gravity_k=self.k,
+            behaviours=self.spec.behaviours,
+            streams=self.streams,
         )
-        seg = SetSegment.create(
-            self.rng,
+
+    def _segment(
+        self, motion: SetMotion, kind: str, rng: np.random.Generator | None = None
+    ) -> SetSegment:
+        """The segment that carries ``motion`` (its sway and wobble drawn from ``rng``)."""
+        return SetSegment.create(
+            self.rng if rng is None else rng,
             self.geometry,
             motion,
-            kind=f"set {set_index}",
+            kind=kind,
             sway_deg=self.spec.sway_deg,
             wobble_deg=self.spec.wobble_deg,
         )
-        return motion, seg
+
+    def _edge_swing(
+        self, kind: str, *, start_s: float, next_to: SetMotion, bottom_rad: float
+    ) -> SetSegment | None:
+        """A swing of the leg while getting on or off next to a set, or ``None``. Each set edge
+        takes one value of the swing stream, whatever happens there."""
+        rng = np.random.default_rng(int(self.streams.swing.integers(2**63)))
+        motion = build_edge_swing(
+            rng,
+            self.spec.behaviours,
+            self.spec.setup,
+            kind=kind,
+            start_s=start_s,
+            bottom_rad=bottom_rad,
+            top_rad=next_to.typical_top_rad(),
+            gravity_k=self.k,
+        )
+        return None if motion is None else self._segment(motion, kind, rng)
 
     def mount_then_set(self, n_reps: int, set_index: int) -> None:
         times, rots, poss, total = self._mount_keys()
-        motion, seg = self._set(self.t + total, n_reps, set_index)
-        r_on, p_on = seg.start()
+        on_s = self.t + total
+        motion = self._set_motion(on_s, n_reps)
+        swing = self._edge_swing(
+            "mount_swing", start_s=on_s, next_to=motion, bottom_rad=motion.bottom_rad
+        )
+        if swing is not None:  # the set starts once the leg has swung and settled
+            motion = motion.shifted(swing.t1_s - on_s)
+        seg = self._segment(motion, f"set {set_index}")
+        r_on, p_on = (seg if swing is None else swing).start()
         mount = KeyframeSegment(
             self.geometry,
             [self.t + v for v in (*times, total)],
@@ -191,15 +256,33 @@ class _Timeline:
             "mount",
         )
         self._push(mount)
+        if swing is not None:
+            self._push(swing)
+            self.swings.append((set_index, swing))
         self._push(seg)
         self.sets.append(_PlannedSet(seg, motion))
 
     def next_set_on_setup(self, n_reps: int, set_index: int) -> None:
-        motion, seg = self._set(self.t, n_reps, set_index)
+        motion = self._set_motion(self.t, n_reps)
+        seg = self._segment(motion, f"set {set_index}")
         self._push(seg)
         self.sets.append(_PlannedSet(seg, motion))
 
-    def dismount(self) -> None:
+    def dismount(self) -> float:
+        """Get off the set-up (after a swing of the leg, maybe); returns the swing's length, s."""
+        last = self.sets[-1]
+        track = last.motion.track
+        swing = self._edge_swing(
+            "dismount_swing",
+            start_s=self.t,
+            next_to=last.motion,
+            bottom_rad=float(track.value(np.array([track.t_end]))[0]),
+        )
+        swing_s = 0.0
+        if swing is not None:
+            self._push(swing)
+            self.swings.append((len(self.sets), swing))
+            swing_s = swing.t1_s - swing.t0_s
         times, rots, poss, total = self._mount_keys()
         r_on, p_on = self.segments[-1].end()
         back = [total - v for v in reversed(times)]
@@ -211,6 +294,7 @@ class _Timeline:
             "dismount",
         )
         self._push(seg)
+        return swing_s
 
     def rest_on_setup(self, duration_s: float) -> None:
         last = self.sets[-1].motion
@@ -219,15 +303,7 @@ class _Timeline:
         motion = build_fidget(
             self.rng, start_s=self.t, duration_s=duration_s, bottom_deg=end_theta, k=self.k
         )
-        seg = SetSegment.create(
-            self.rng,
-            self.geometry,
-            motion,
-            kind="bench_rest",
-            sway_deg=self.spec.sway_deg,
-            wobble_deg=self.spec.wobble_deg,
-        )
-        self._push(seg)
+        self._push(self._segment(motion, "bench_rest"))
 
     def fill(self, duration_s: float, choices: list[Activity]) -> None:
         """Activities off the set-up for about ``duration_s``, ending standing at the spot."""
@@ -244,10 +320,17 @@ class _Timeline:
             remaining -= length
 
 
-def _plan(spec: SessionSpec, rng: np.random.Generator) -> _Timeline:
+def _plan(spec: SessionSpec, rng: np.random.Generator, streams: BehaviourStreams) -> _Timeline:
     side = 1.0 if spec.leg == "right" else -1.0
     heading = float(rng.uniform(0.0, 2 * math.pi))
-    hip_height = {"bench": (0.6, 0.72), "machine": (1.0, 1.15), "floor": (0.1, 0.15)}[spec.setup]
+    hip_height = {
+        "bench": (0.6, 0.72),
+        "machine": (1.0, 1.15),
+        "floor": (0.1, 0.15),
+        "seated": (0.45, 0.52),  # the knee, on the chair's edge
+        "supine": (0.08, 0.12),
+        "side": (0.15, 0.22),
+    }[spec.setup]
     e2 = np.array([-math.sin(heading), math.cos(heading), 0.0])
     hip = np.array([0.0, 0.0, float(rng.uniform(*hip_height))]) + side * 0.09 * e2
     geometry = Geometry(
@@ -260,7 +343,7 @@ def _plan(spec: SessionSpec, rng: np.random.Generator) -> _Timeline:
     bottom = spec.bottom_angle_deg
     if bottom is None:
         bottom = typical_bottom_deg(rng, spec.setup)
-    tl = _Timeline(spec, rng, geometry, k, bottom)
+    tl = _Timeline(spec, rng, streams, geometry, k, bottom)
     off_setup: list[Activity] = [a for a in spec.activities if a != "bench_rest"]
     # lead-in
     lead = spec.lead_in_s
@@ -281,8 +364,8 @@ def _plan(spec: SessionSpec, rng: np.random.Generator) -> _Timeline:
             tl.next_set_on_setup(n_reps, i + 1)
         else:
             t_rest = tl.t
-            tl.dismount()
-            tl.fill(max(8.0, rest - (tl.t - t_rest) - 4.0), off_setup)
+            swing_s = tl.dismount()  # a swing lengthens the rest: the time off the set-up stays
+            tl.fill(max(8.0, rest - (tl.t - swing_s - t_rest) - 4.0), off_setup)
             tl.mount_then_set(n_reps, i + 1)
     # lead-out and padding
     tl.dismount()
@@ -382,7 +465,7 @@ def _rep_truth(seg: SetSegment, motion: SetMotion, spec: SessionSpec) -> list[di
         flags = []
         if plan.kind in _MOMENTUM_KINDS:
             flags.append("momentum")
-        if peak > tol:
+        if tol is not None and peak > tol:
             flags.append("above_hip_line")
         if plan.kind == "partial":
             flags.append("partial")
@@ -407,9 +490,35 @@ def _rep_truth(seg: SetSegment, motion: SetMotion, spec: SessionSpec) -> list[di
                 "lowering_peak_velocity_dps": round(float(-velocity[lower].min()), 2),
                 "kind": plan.kind,
                 "flags": flags,
+                "foot_contact_speed_dps": (
+                    None if plan.contact_speed_dps is None else round(plan.contact_speed_dps, 2)
+                ),
+                "knee_bend_deg": round(plan.knee_bend_deg, 3),
             }
         )
     return reps
+
+
+def _non_rep_truth(seg: SetSegment, set_index: int) -> list[dict[str, Any]]:
+    """The movements of a segment that are not reps (``non_reps`` entries)."""
+    out = []
+    for plan in seg.motion.non_reps:
+        grid = np.arange(plan.start_s, plan.end_s + 5e-4, 1e-3)
+        theta = np.degrees(seg.theta_rad(grid))
+        entry: dict[str, Any] = {
+            "kind": plan.kind,
+            "set_index": set_index,
+            "after_rep": None if plan.after_rep is None else plan.after_rep + 1,
+            "start_s": round(plan.start_s, 4),
+            "end_s": round(plan.end_s, 4),
+            "peak_angle_deg": round(float(theta.max()), 3),
+            "min_angle_deg": round(float(theta.min()), 3),
+            "rise_deg": round(float(theta.max() - theta[0]), 3),
+        }
+        if plan.twist_deg is not None:
+            entry["twist_deg"] = round(plan.twist_deg, 3)
+        out.append(entry)
+    return out
 
 
 def _fmt_rate(rate_hz: float) -> str:
@@ -418,9 +527,9 @@ def _fmt_rate(rate_hz: float) -> str:
 
 def simulate_session(spec: SessionSpec, *, seed: int) -> SimulatedSession:
     """Simulate ``spec``; every random choice not fixed by the spec comes from ``seed``."""
-    streams = np.random.SeedSequence(int(seed)).spawn(4)
-    rng_motion, rng_mount, rng_sensor, rng_drop = (np.random.default_rng(s) for s in streams)
-    timeline = _plan(spec, rng_motion)
+    streams = np.random.SeedSequence(int(seed)).spawn(5)
+    rng_motion, rng_mount, rng_sensor, rng_drop = (np.random.default_rng(s) for s in streams[:4])
+    timeline = _plan(spec, rng_motion, BehaviourStreams.spawn(streams[4]))
     mount = _mount_matrix(spec, rng_mount)
     rate = float(spec.rate_hz)
     n = math.floor(timeline.t * rate)
@@ -442,6 +551,7 @@ def simulate_session(spec: SessionSpec, *, seed: int) -> SimulatedSession:
     }
     recording = Recording(stamps[keep], acc[keep], gyro[keep], metadata)
     sets = []
+    non_reps = [entry for i, seg in timeline.swings for entry in _non_rep_truth(seg, i)]
     for i, planned in enumerate(timeline.sets):
         reps = _rep_truth(planned.segment, planned.motion, spec)
         sets.append(
@@ -451,8 +561,14 @@ def simulate_session(spec: SessionSpec, *, seed: int) -> SimulatedSession:
                 "end_s": reps[-1]["end_s"],
                 "rep_count": len(reps),
                 "reps": reps,
+                "pauses": [
+                    {"after_rep": k + 1, "start_s": round(a, 4), "end_s": round(b, 4)}
+                    for k, a, b in planned.motion.pauses
+                ],
             }
         )
+        non_reps += _non_rep_truth(planned.segment, i + 1)
+    non_reps.sort(key=lambda e: (e["start_s"], e["kind"]))
     activities = [
         {"kind": seg.kind.split(" ")[0], "start_s": round(seg.t0_s, 4), "end_s": round(seg.t1_s, 4)}
         for seg in timeline.segments
@@ -479,6 +595,7 @@ def simulate_session(spec: SessionSpec, *, seed: int) -> SimulatedSession:
         "seed": int(seed),
         "duration_s": round(timeline.t, 4),
         "sets": sets,
+        "non_reps": non_reps,
         "activities": activities,
         "gaps": gaps,
         "sensor": {
