@@ -197,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--sessions", type=int, default=40, help="simulated sessions per seed range"
     )
     parser.add_argument("--tune-seed", type=int, default=1000, help="first seed tuned on")
-    parser.add_argument("--report-seed", type=int, default=20000, help="first seed reported")
+    parser.add_argument("--report-seed", type=int, default=90000, help="first seed reported")
     parser.add_argument(
         "--exercise",
         default=None,

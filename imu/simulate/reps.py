@@ -587,14 +587,20 @@ class _RepExtras:
 
 
 def _knee_bump(shape: tuple[float, ...], rep: RepPlan) -> Bump:
-    """Bends during the lift; straightens during the hold (if it is long enough) or on the way
-    down, always before the rep ends."""
+    """Bends during the lift. Mostly straight again by the top (the lifter extends the knee as
+    the leg reaches the hip line); otherwise it straightens during the hold (if it is long
+    enough) or on the way down, always before the rep ends."""
     peak, f_start, f_reach, mode, g1, g2 = shape
     lift = rep.top_start_s - rep.start_s
     t0 = rep.start_s + 0.3 * f_start * lift
-    t1 = rep.top_start_s - 0.15 * f_reach * lift
     hold = rep.top_end_s - rep.top_start_s
-    if mode < 0.5 and hold >= 0.4:
+    if mode < 0.6:  # straight by the top
+        t1 = t0 + (0.3 + 0.2 * f_reach) * (rep.top_start_s - t0)
+        t2 = t1 + 0.2 * g1 * (rep.top_start_s - t1)
+        t3 = rep.top_start_s - 0.05 * g2 * lift
+        return Bump(t0, t1, t2, max(t3, t2), peak)
+    t1 = rep.top_start_s - 0.15 * f_reach * lift
+    if mode < 0.8 and hold >= 0.4:
         t2 = rep.top_start_s + 0.3 * g1 * hold
         t3 = rep.top_end_s
     else:

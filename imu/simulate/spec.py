@@ -185,9 +185,10 @@ class Behaviours:
     #: per rep where the foot comes down on something: a quick twist about the shank and back
     twist: float = 0.0
     twist_deg: tuple[float, float] = (3.0, 15.0)  #: the twist's size, ° (either way)
-    #: per rep: the knee bends during the lift and straightens at the top or on the way down
+    #: per rep: the knee bends during the lift; mostly straight again by the top, else it
+    #: straightens in the hold or on the way down
     knee_bend: float = 0.0
-    knee_bend_deg: tuple[float, float] = (5.0, 25.0)  #: the shank's rotation against the thigh, °
+    knee_bend_deg: tuple[float, float] = (5.0, 20.0)  #: the shank's rotation against the thigh, °
     #: per set of three or more reps: a pause at the bottom between two of its reps
     pause: float = 0.0
     pause_s: tuple[float, float] = (2.0, 8.0)  #: the pause's length, s (under the rest threshold)
