@@ -45,6 +45,8 @@ __all__ = [
 PHASES = ("concentric_s", "top_hold_s", "eccentric_s", "bottom_pause_s")
 #: the flags scored (precision, recall, F1)
 SCORED_FLAGS = ("momentum", "above_hip_line")
+#: a knee bent less than this at the top counts as straight, °
+STRAIGHT_KNEE_DEG = 2.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class TruthRep:
     flags: frozenset[str] = frozenset()
     #: ``None`` for a set's last rep, or where the labels do not time the bottom
     bottom_pause_s: float | None = None
+    #: simulated: the knee's bend at the top, ° (a shank sensor then reads high)
+    knee_at_top_deg: float = 0.0
 
     @property
     def phases_s(self) -> dict[str, float | None]:
@@ -147,6 +151,7 @@ def _truth_sets(
                     peak_angle_deg=_f(r.get("peak_angle_deg")),
                     flags=_rep_flags(r),
                     bottom_pause_s=pause,
+                    knee_at_top_deg=float(r.get("knee_at_top_deg") or 0.0),
                 )
             )
         kind = s.get("plan") or s.get("execution") or s.get("kind")
@@ -254,6 +259,12 @@ class Tally:
     flag_tp: dict[str, int] = field(default_factory=_count_dict)
     flag_fp: dict[str, int] = field(default_factory=_count_dict)
     flag_fn: dict[str, int] = field(default_factory=_count_dict)
+    #: the same counts and peak errors over the reps whose knee is straight at the top
+    #: (:data:`STRAIGHT_KNEE_DEG`): what a shank sensor can measure
+    straight_tp: dict[str, int] = field(default_factory=_count_dict)
+    straight_fp: dict[str, int] = field(default_factory=_count_dict)
+    straight_fn: dict[str, int] = field(default_factory=_count_dict)
+    straight_peak_errors_deg: list[float] = field(default_factory=list)
     #: one line per miscounted set, missed set or phantom rep
     failures: list[str] = field(default_factory=list)
 
@@ -265,9 +276,10 @@ class Tally:
             self.phase_errors_s[p].extend(other.phase_errors_s[p])
         self.peak_errors_deg.extend(other.peak_errors_deg)
         for f in SCORED_FLAGS:
-            self.flag_tp[f] += other.flag_tp[f]
-            self.flag_fp[f] += other.flag_fp[f]
-            self.flag_fn[f] += other.flag_fn[f]
+            for name in ("flag_tp", "flag_fp", "flag_fn", "straight_tp", "straight_fp",
+                         "straight_fn"):  # fmt: skip
+                getattr(self, name)[f] += getattr(other, name)[f]
+        self.straight_peak_errors_deg.extend(other.straight_peak_errors_deg)
         self.failures.extend(other.failures)
 
     @classmethod
@@ -295,9 +307,13 @@ class Tally:
     def peak_mae_deg(self) -> float:
         return float(np.mean(self.peak_errors_deg)) if self.peak_errors_deg else math.nan
 
-    def flag_prf(self, flag: str) -> tuple[float, float, float]:
-        """Precision, recall and F1 of one flag (NaN where undefined)."""
-        tp, fp, fn = self.flag_tp[flag], self.flag_fp[flag], self.flag_fn[flag]
+    def flag_prf(self, flag: str, *, straight_knee: bool = False) -> tuple[float, float, float]:
+        """Precision, recall and F1 of one flag (NaN where undefined); ``straight_knee``: over
+        the reps whose knee is straight at the top only."""
+        if straight_knee:
+            tp, fp, fn = self.straight_tp[flag], self.straight_fp[flag], self.straight_fn[flag]
+        else:
+            tp, fp, fn = self.flag_tp[flag], self.flag_fp[flag], self.flag_fn[flag]
         p = tp / (tp + fp) if tp + fp else math.nan
         r = tp / (tp + fn) if tp + fn else math.nan
         f1 = 2 * p * r / (p + r) if (p + r) and not math.isnan(p + r) else math.nan
@@ -310,11 +326,17 @@ class Tally:
             "phantom_reps": float(self.reps_phantom + self.reps_on_still),
             "rep_recall_pct": self.rep_recall_pct,
             "peak_mae_deg": self.peak_mae_deg,
+            "peak_mae_straight_knee_deg": (
+                float(np.mean(self.straight_peak_errors_deg))
+                if self.straight_peak_errors_deg
+                else math.nan
+            ),
         }
         for p in PHASES:
             out[f"mae_{p}"] = self.phase_mae_s(p)
         for f in SCORED_FLAGS:
             out[f"f1_{f}"] = self.flag_prf(f)[2]
+            out[f"f1_{f}_straight_knee"] = self.flag_prf(f, straight_knee=True)[2]
         return out
 
     def lines(self, *, failures: int = 12) -> list[str]:
@@ -415,15 +437,23 @@ def score(
                 found = getattr(rep, p)
                 if true_value is not None and found is not None:
                     t.phase_errors_s[p].append(abs(found - true_value))
+            straight = tr.knee_at_top_deg < STRAIGHT_KNEE_DEG
             if tr.peak_angle_deg is not None:
-                t.peak_errors_deg.append(abs(rep.peak_angle_deg - tr.peak_angle_deg))
+                err = abs(rep.peak_angle_deg - tr.peak_angle_deg)
+                t.peak_errors_deg.append(err)
+                if straight:
+                    t.straight_peak_errors_deg.append(err)
             if score_flags:
                 names = set(rep.flag_names)
                 for f in SCORED_FLAGS:
                     has_t, has_d = f in tr.flags, f in names
-                    t.flag_tp[f] += has_t and has_d
-                    t.flag_fp[f] += has_d and not has_t
-                    t.flag_fn[f] += has_t and not has_d
+                    for tp, fp, fn, use in ((t.flag_tp, t.flag_fp, t.flag_fn, True),
+                                            (t.straight_tp, t.straight_fp, t.straight_fn,
+                                             straight)):  # fmt: skip
+                        if use:
+                            tp[f] += has_t and has_d
+                            fp[f] += has_d and not has_t
+                            fn[f] += has_t and not has_d
     t.sets_phantom = len([s for s in detected if s.index not in used_sets])
     t.reps_phantom = len(det_reps) - len(used_reps)
     if t.reps_phantom:

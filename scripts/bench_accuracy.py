@@ -93,6 +93,12 @@ def _cells(t: Tally) -> list[tuple[str, str]]:
     cells += [(f"MAE {p}", _fmt(t.phase_mae_s(p), ".3f") + " s") for p in PHASES]
     cells.append(("MAE peak angle", _fmt(t.peak_mae_deg, ".2f") + "°"))
     cells += [(f"F1 {f}", _fmt(t.flag_prf(f)[2], ".3f")) for f in SCORED_FLAGS]
+    straight = t.figures()
+    cells.append(("  knee straight at top:", ""))
+    cells.append(("  MAE peak angle", _fmt(straight["peak_mae_straight_knee_deg"], ".2f") + "°"))
+    cells += [
+        (f"  F1 {f}", _fmt(t.flag_prf(f, straight_knee=True)[2], ".3f")) for f in SCORED_FLAGS
+    ]
     return cells
 
 

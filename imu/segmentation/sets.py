@@ -11,18 +11,20 @@ set's typical large one. A movement's *reach* is how far it rose from the bottom
 Not reps, each listed with its reason (:data:`IGNORED_COLUMNS`):
 
 ``small``
-    reach under :data:`ATTEMPT_REACH` (a third of the way to the top): settling, a foot adjustment
+    reach under :data:`ATTEMPT_REACH` (a quarter of the way to the top): settling, a foot adjustment
     — anywhere in the set. This is the line between a short attempt (counted, and flagged
     ``partial`` by :mod:`imu.form`) and a movement that is not an attempt.
 ``rebound``
-    reach under :data:`REBOUND_REACH`, starting within :data:`REBOUND_PAUSE_S` of the previous
-    rep's end and lasting under half the set's typical rep: a bounce off the bottom.
+    rising less than :data:`REBOUND_RISE` of the rep before, starting within
+    :data:`REBOUND_PAUSE_S` of its end and lasting under half the set's typical movement: a
+    bounce off the bottom.
 ``getting_on`` / ``getting_off``
     at the set's edge, starting (first) or ending (last) far from the set's bottom: climbing on or
     off, the leg swung from or to another posture.
 ``swing``
-    at the set's edge, reach under :data:`TOP_REACH` and apart from the set's rhythm (a pause over
-    ``max(1 s, 1.5 × the set's median pause)``): the leg swinging as the user climbs on or off.
+    at the set's edge, reach under :data:`TOP_REACH` and apart from the set's rhythm: a pause over
+    ``max(1 s, 2.5 × the set's median pause)``, or over ``max(1 s, 1.5 ×)`` for a movement unlike
+    the set's reps (no hold, or much quicker): the leg swinging as the user climbs on or off.
 ``fidget``
     at the set's edge after a long pause (over ``max(4 s, 4 × the median pause)``) and unlike the
     set's reps (a much longer hold or a much lower peak): fidgeting while resting on the bench.
@@ -47,7 +49,7 @@ __all__ = [
     "ATTEMPT_REACH",
     "IGNORED_COLUMNS",
     "REBOUND_PAUSE_S",
-    "REBOUND_REACH",
+    "REBOUND_RISE",
     "TOP_REACH",
     "SetJudgement",
     "SetModel",
@@ -65,17 +67,22 @@ BoolArray = npt.NDArray[np.bool_]
 
 #: a movement that rises less than this share of the way from the set's bottom to its top is not
 #: an attempt
-ATTEMPT_REACH = 1.0 / 3.0
-#: a rebound reaches less than this share of the way …
-REBOUND_REACH = 0.5
-#: … and starts within this of the previous rep's end, s
+ATTEMPT_REACH = 0.25
+#: a rebound rises less than this share of the rep before …
+REBOUND_RISE = 0.5
+#: … starts within this of its end, s, and lasts less than half the set's typical movement
 REBOUND_PAUSE_S = 0.3
 #: a movement at a set's edge that reaches less than this share, apart from the set's rhythm, is
 #: a swing while getting on or off
 TOP_REACH = 0.8
-#: off the set's rhythm: a pause over max(this, _RHYTHM_FACTOR × the median pause), s
+#: off the set's rhythm: a pause over max(this, _RHYTHM_FACTOR × the median pause), s; far off
+#: it: over _FAR_RHYTHM_FACTOR × the median pause
 _RHYTHM_MIN_S = 1.0
 _RHYTHM_FACTOR = 1.5
+_FAR_RHYTHM_FACTOR = 2.5
+#: a swing is unlike the set's reps: no hold (under this share of theirs) or much quicker
+_SWING_HOLD_FRACTION = 0.25
+_SWING_DURATION_FRACTION = 0.65
 #: a movement starting (first) or ending (last) further than max(this, half the set's ROM) from
 #: the set's bottom is a transition, °
 _EDGE_TOLERANCE_DEG = 15.0
@@ -99,7 +106,7 @@ class SetModel:
 
     bottom_deg: float  #: where the leg rests between reps
     top_deg: float  #: where its reps peak
-    pause_s: float  #: median bottom pause between consecutive movements
+    pause_s: float  #: median bottom pause between consecutive movements, edges apart
     hold_s: float  #: median top hold
     duration_s: float  #: median movement duration
 
@@ -115,6 +122,11 @@ class SetModel:
         """A pause longer than this is apart from the set's rhythm."""
         return max(_RHYTHM_MIN_S, _RHYTHM_FACTOR * self.pause_s)
 
+    @property
+    def far_rhythm_limit_s(self) -> float:
+        """A pause longer than this is far from the set's rhythm."""
+        return max(_RHYTHM_MIN_S, _FAR_RHYTHM_FACTOR * self.pause_s)
+
     @classmethod
     def of(cls, col: dict[str, FloatArray]) -> SetModel:
         """From the columns of at least one movement (``start_s`` … ``end_angle_deg``)."""
@@ -124,6 +136,8 @@ class SetModel:
         bottom = float(np.median(np.concatenate((start[core], end[core]))))
         top = float(np.median(col["peak_angle_deg"][core]))
         pauses = col["start_s"][1:] - col["end_s"][:-1]
+        if pauses.size >= 3:  # the rhythm is the set's, not that of its edges (judged against it)
+            pauses = pauses[1:-1]
         return cls(
             bottom_deg=bottom,
             top_deg=top,
@@ -157,17 +171,19 @@ def _small_or_rebound(col: dict[str, FloatArray], model: SetModel) -> list[tuple
     reach = model.reach(col["peak_angle_deg"])
     rise = col["peak_angle_deg"] - np.minimum(col["start_angle_deg"], col["end_angle_deg"])
     pause_before = np.concatenate(([np.inf], col["start_s"][1:] - col["end_s"][:-1]))
+    rise_before = np.concatenate(([np.inf], rise[:-1]))
     brief = col["end_s"] - col["start_s"] < 0.5 * model.duration_s
+    rebound = (pause_before < REBOUND_PAUSE_S) & brief & (rise < REBOUND_RISE * rise_before)
     out = []
-    for i in np.flatnonzero(reach < REBOUND_REACH):
-        if pause_before[i] < REBOUND_PAUSE_S and brief[i]:
+    for i in np.flatnonzero(rebound | (reach < ATTEMPT_REACH)):
+        if rebound[i]:
             out.append((int(i), "rebound", f"rebound {rise[i]:.0f}°"))
-        elif reach[i] < ATTEMPT_REACH:
+        else:
             out.append(
                 (
                     int(i),
                     "small",
-                    f"rose {rise[i]:.0f}°: under a third of the set's {model.rise_deg:.0f}°",
+                    f"rose {rise[i]:.0f}°: under a quarter of the set's {model.rise_deg:.0f}°",
                 )
             )
     return out
@@ -213,6 +229,9 @@ def _edge_runs(col: dict[str, FloatArray], model: SetModel) -> tuple[int, int, l
     holds = col["top_end_s"] - col["top_start_s"]
     peaks = col["peak_angle_deg"]
     short = reach < TOP_REACH
+    swing_like = (holds < _SWING_HOLD_FRACTION * model.hold_s) | (
+        col["end_s"] - col["start_s"] < _SWING_DURATION_FRACTION * model.duration_s
+    )
     rom = float(np.median(peaks - col["min_angle_deg"]))
     unlike = (holds > 2.0 * model.hold_s + 1.0) | (
         peaks < float(np.median(peaks)) - max(5.0, 0.3 * rom)
@@ -229,7 +248,10 @@ def _edge_runs(col: dict[str, FloatArray], model: SetModel) -> tuple[int, int, l
             if not 0 <= j < n - 1:
                 return None
             gap = float(pauses[j])
-            if (short[i] and gap > model.rhythm_limit_s) or (unlike[i] and gap > long_pause):
+            apart = gap > model.far_rhythm_limit_s or (
+                gap > model.rhythm_limit_s and bool(swing_like[i])
+            )
+            if (short[i] and apart) or (unlike[i] and gap > long_pause):
                 return i + step
             i += step
         return None
@@ -338,8 +360,8 @@ def trailing_rejection(
     reach = float(model.reach(peak_deg))
     pause = start_s - float(col["end_s"][-1])
     if reach < ATTEMPT_REACH:
-        return "small", f"rose {rise_deg:.0f}°: under a third of the set's {model.rise_deg:.0f}°"
-    if reach < TOP_REACH and pause > model.rhythm_limit_s:
+        return "small", f"rose {rise_deg:.0f}°: under a quarter of the set's {model.rise_deg:.0f}°"
+    if reach < TOP_REACH and pause > model.far_rhythm_limit_s:
         below = model.top_deg - peak_deg
         return "swing", (
             f"swing while getting off: peak {below:.0f}° below the set's top, {pause:.1f} s "

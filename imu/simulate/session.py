@@ -494,9 +494,18 @@ def _rep_truth(seg: SetSegment, motion: SetMotion, spec: SessionSpec) -> list[di
                     None if plan.contact_speed_dps is None else round(plan.contact_speed_dps, 2)
                 ),
                 "knee_bend_deg": round(plan.knee_bend_deg, 3),
+                "knee_at_top_deg": round(_knee_at_top(motion, plan), 3),
             }
         )
     return reps
+
+
+def _knee_at_top(motion: Any, plan: Any) -> float:
+    """The knee's bend during the rep's top hold (the largest), °: a shank sensor reads the
+    shank's elevation, higher than the hip→ankle line's by about half of it."""
+    grid = np.linspace(plan.top_start_s, max(plan.top_end_s, plan.top_start_s), 9)
+    bent = [float(np.max(k.value(grid))) for k in motion.knee] or [0.0]
+    return float(np.degrees(max(bent)))
 
 
 def _non_rep_truth(seg: SetSegment, set_index: int) -> list[dict[str, Any]]:

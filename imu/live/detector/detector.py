@@ -664,7 +664,18 @@ class LiveDetector:
             self._judge_top(rise, g, peak_limit_g=peak_limit_g, prev_peak_g=prev_peak_g)
             return
         if DEBUG:
-            print("top", round(self._hist.at("t", g), 2), "rom", round(rom_up, 1), "h", round(float(th[p]), 1), "counted", item.counted, "would", self._would_count(item, g))
+            print(
+                "top",
+                round(self._hist.at("t", g), 2),
+                "rom",
+                round(rom_up, 1),
+                "h",
+                round(float(th[p]), 1),
+                "counted",
+                item.counted,
+                "would",
+                self._would_count(item, g),
+            )
         if not item.counted and rom_up >= st.min_rom_deg and self._would_count(item, g):
             self._count(item, g, late=False)
 
