@@ -39,6 +39,7 @@ __all__ = [
     "estimate_leg_angle",
     "refine_shank",
     "resolve_shank_axis",
+    "rotation_radius_m",
     "static_theta",
 ]
 
@@ -511,6 +512,37 @@ def refine_shank(
         notes=[n for n in notes if not n.startswith("hip line set from")],
         ankle_radius_m=radius,
     )
+
+
+def rotation_radius_m(
+    angle: LegAngle,
+    acc_g: FloatArray,
+    mask: npt.NDArray[np.bool_],
+    *,
+    sampling_rate_hz: float,
+    sensor_offset_m: float = 0.0,
+) -> float | None:
+    """How far the sensor is from the axis its movements in ``mask`` turn about, m, measured
+    from their centripetal and tangential acceleration (:func:`ankle_position`); ``None`` when
+    too few samples move fast enough. A straight leg about the hip puts an ankle sensor 0.7–1 m
+    out, a shank turning about the knee 0.3–0.5 m."""
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return None
+    axes, block = _hip_axis_blocks(
+        angle.up, angle.shank, window=round(_AXIS_WINDOW_S * sampling_rate_hz)
+    )
+    p = ankle_position(
+        angle.time_s[idx],
+        acc_g[idx],
+        angle.up[idx],
+        angle.gyro_c_dps[idx],
+        axes[idx // block],
+        np.ones(idx.size, dtype=bool),
+    )
+    if p is None:
+        return None
+    return float(np.linalg.norm(p - np.array([0.0, 0.0, sensor_offset_m])))
 
 
 class AngleEstimator:

@@ -10,14 +10,22 @@ import dataclasses
 import math
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from imu.angle import LegAngle, estimate_leg_angle, refine_shank, static_theta
+from imu.angle import (
+    LegAngle,
+    estimate_leg_angle,
+    refine_shank,
+    rotation_radius_m,
+    static_theta,
+)
 from imu.errors import RecordingError
+from imu.exercise import ExerciseChoice, SetShape, choose_sets
 from imu.form import DEFAULT_LEG_LENGTH_M, LegLength, RepKinematics, rep_flags
 from imu.quality import SensorQuality, check_quality
 from imu.recording import Recording, read_recording
@@ -30,7 +38,14 @@ from imu.segmentation import (
     rest_probe,
     set_period_s,
 )
-from imu.settings import Settings, check_hip_line_reference, flags_off, load_settings
+from imu.settings import (
+    AUTO,
+    DETECTION,
+    Settings,
+    check_hip_line_reference,
+    flags_off,
+    load_settings,
+)
 from imu.summary import summary_for_set, tempo_errors
 
 __all__ = ["analyze", "analyze_recording"]
@@ -119,6 +134,120 @@ def _interval_mask(time_s: np.ndarray, reps: pd.DataFrame) -> npt.NDArray[np.boo
     return np.cumsum(edges[:-1]) > 0
 
 
+@dataclass(frozen=True)
+class _Run:
+    """One exercise profile's segmentation of the recording."""
+
+    settings: Settings
+    angle: LegAngle  #: refined on this profile's reps
+    movements: pd.DataFrame
+    judged: SetJudgement
+
+
+def _segment_refined(recording: Recording, angle: LegAngle, settings: Settings) -> _Run:
+    """Movements and sets with ``settings``; the strap is only roughly aligned, so the shank's
+    direction is measured on the reps found and the movements are measured again with it (the
+    reps rarely change; their angles do)."""
+    movements, judged = _segment(recording, angle, settings)
+    if judged.reps.empty:
+        return _Run(settings, angle, movements, judged)
+    fs = recording.sample_rate_hz
+    refined = refine_shank(
+        angle,
+        recording.acc_g,
+        _interval_mask(angle.time_s, judged.reps),
+        sampling_rate_hz=fs,
+        hip_line_segment_s=settings.hip_line_segment_s,
+        sensor_offset_m=settings.sensor_offset_m,
+    )
+    if refined is None:
+        return _Run(settings, angle, movements, judged)
+    movements = reangle(
+        movements,
+        refined.time_s,
+        refined.theta_deg,
+        sampling_rate_hz=fs,
+        smoothing_cutoff_hz=settings.smoothing_cutoff_hz,
+    )
+    return _Run(settings, refined, movements, _judge(refined, movements, settings))
+
+
+def _set_choices(recording: Recording, run: _Run) -> dict[int, ExerciseChoice]:
+    """The exercise each set of ``run`` looks like (:mod:`imu.exercise`)."""
+    reps = run.judged.reps
+    shapes = {}
+    for k in sorted({int(x) for x in reps["set_id"].to_numpy()}):
+        members = reps[reps["set_id"] == k]
+        bottom = float(np.median(np.concatenate((members["start_angle_deg"],
+                                                 members["end_angle_deg"]))))  # fmt: skip
+        top = float(np.median(members["peak_angle_deg"]))
+        radius = rotation_radius_m(
+            run.angle,
+            recording.acc_g,
+            _interval_mask(run.angle.time_s, members),
+            sampling_rate_hz=recording.sample_rate_hz,
+            sensor_offset_m=run.settings.sensor_offset_m,
+        )
+        shapes[k] = SetShape(bottom, top, radius)
+    return choose_sets(shapes)
+
+
+def _detection_settings(settings: Settings) -> Settings:
+    """The profile the choice is made with: the most permissive limits (unless given)."""
+    loose = {k: v for k, v in DETECTION.items() if k not in settings.fixed}
+    return dataclasses.replace(settings.with_exercise("leg-raise"), **loose, exercise=AUTO)
+
+
+def _set_spans(reps: pd.DataFrame) -> dict[int, tuple[float, float]]:
+    """Each set's first start and last end, by ``set_id``."""
+    out = {}
+    for k in sorted({int(x) for x in reps["set_id"].to_numpy()}):
+        members = reps[reps["set_id"] == k]
+        out[k] = (float(members["start_s"].min()), float(members["end_s"].max()))
+    return out
+
+
+def _overlaps(a0: float, a1: float, b0: float, b1: float) -> bool:
+    return min(a1, b1) > max(a0, b0)
+
+
+def _plan(
+    recording: Recording, angle: LegAngle, settings: Settings
+) -> tuple[list[tuple[_Run, list[int], dict[int, ExerciseChoice]]], list[str]]:
+    """The profiles to judge the recording with: each run, the ids of its sets to keep, what
+    each set looked like; and notes on the choice."""
+    if settings.exercise != AUTO:
+        run = _segment_refined(recording, angle, settings)
+        choices = _set_choices(recording, run)
+        notes = [
+            f"set {k}: --exercise {settings.exercise}, but the data look like {c.exercise} "
+            f"({c.reason})"
+            for k, c in choices.items()
+            if c.exercise != settings.exercise
+        ]
+        return [(run, sorted(choices), choices)], notes
+    probe = _segment_refined(recording, angle, _detection_settings(settings))
+    choices = _set_choices(recording, probe)
+    if not choices:
+        run = _segment_refined(recording, angle, settings.with_exercise("reverse-hyper"))
+        return [(run, [], {})], ["exercise: no set to choose from; reverse-hyper assumed"]
+    spans = _set_spans(probe.judged.reps)
+    plan = []
+    for name in dict.fromkeys(c.exercise for c in choices.values()):
+        run = _segment_refined(recording, angle, settings.with_exercise(name))
+        mine = [k for k, c in choices.items() if c.exercise == name]
+        reps = run.judged.reps
+        keep, chosen = [], {}
+        for k, (a, b) in _set_spans(reps).items():
+            match = [j for j in mine if _overlaps(a, b, *spans[j])]
+            if match:
+                keep.append(k)
+                chosen[k] = choices[match[0]]
+        plan.append((run, keep, chosen))
+    names = ", ".join(dict.fromkeys(c.exercise for c in choices.values()))
+    return plan, [f"exercise chosen from the data: {names}"]
+
+
 def analyze_recording(
     recording: Recording,
     settings: Settings,
@@ -150,49 +279,36 @@ def analyze_recording(
     if settings.hip_line_segment_s is not None:
         check_hip_line_reference(angle.hip_line_offset_deg, settings.hip_line_segment_s)
     say("finding sets and reps")
-    movements, judged = _segment(recording, angle, settings)
-    if not judged.reps.empty:
-        # the strap is only roughly aligned: measure the shank's direction on the reps found,
-        # then find them again with it (the reps rarely change; their angles do)
-        refined = refine_shank(
-            angle,
-            recording.acc_g,
-            _interval_mask(angle.time_s, judged.reps),
-            sampling_rate_hz=fs,
-            hip_line_segment_s=settings.hip_line_segment_s,
-            sensor_offset_m=settings.sensor_offset_m,
-        )
-        if refined is not None:
-            angle = refined
-            movements = reangle(
-                movements,
-                angle.time_s,
-                angle.theta_deg,
-                sampling_rate_hz=fs,
-                smoothing_cutoff_hz=settings.smoothing_cutoff_hz,
-            )
-            judged = _judge(angle, movements, settings)
-    leg = _leg_length(settings, angle)
+    plan, choice_notes = _plan(recording, angle, settings)
+    # the session's own profile and angle: the one judging the most sets
+    main = max(plan, key=lambda p: len(p[1]))[0]
+    leg = _leg_length(main.settings, main.angle)
     say("judging form")
-    reps, ignored = judged.reps, judged.ignored
+    built: list[tuple[SetResult, ExerciseChoice | None]] = []
+    for run, keep, chosen in plan:
+        reps, ignored = run.judged.reps, run.judged.ignored
+        for k in keep:
+            s = _build_set(
+                k,
+                reps[reps["set_id"] == k],
+                ignored[ignored["set_id"] == k],
+                run.angle,
+                run.settings,
+                leg,
+                fs,
+                quality,
+            )
+            built.append((s, chosen.get(k)))
+    built.sort(key=lambda sc: sc[0].start_s)
     sets = tuple(
-        _build_set(
-            k,
-            reps[reps["set_id"] == k],
-            ignored[ignored["set_id"] == k],
-            angle,
-            settings,
-            leg,
-            fs,
-            quality,
-        )
-        for k in sorted({int(x) for x in reps["set_id"].to_numpy()})
+        dataclasses.replace(s, index=i, choice=c) for i, (s, c) in enumerate(built, start=1)
     )
     gaps = recording.gaps()
-    notes = [*angle.notes, leg.note, *quality.notes]
-    off = flags_off(settings)
-    if off:
-        notes.append(f"exercise {settings.exercise}: not judged here: {', '.join(off)}")
+    notes = [*main.angle.notes, leg.note, *quality.notes, *choice_notes]
+    for run, keep, _chosen in plan:
+        off = flags_off(run.settings)
+        if off and keep:
+            notes.append(f"exercise {run.settings.exercise}: not judged here: {', '.join(off)}")
     if gaps:
         lost = sum(g.missing_samples for g in gaps)
         longest = max(g.duration_s for g in gaps)
@@ -202,16 +318,20 @@ def analyze_recording(
     return SessionResult(
         recording=recording.name,
         sample_rate_hz=fs,
-        settings=settings,
+        settings=main.settings,
         sets=sets,
-        trace=AngleTrace(angle.time_s, angle.theta_deg, angle.rate_dps),
+        trace=AngleTrace(main.angle.time_s, main.angle.theta_deg, main.angle.rate_dps),
         leg_length_m=leg.length_m,
         leg_length_source=leg.source,
-        hip_line_offset_deg=angle.hip_line_offset_deg,
-        shank_axis=angle.shank_axis,
+        hip_line_offset_deg=main.angle.hip_line_offset_deg,
+        shank_axis=main.angle.shank_axis,
         gaps=tuple((g.start_s, g.end_s, g.missing_samples) for g in gaps),
         notes=tuple(notes),
-        extras={"movements": len(movements)},
+        extras={
+            "movements": len(main.movements),
+            "set_exercise": {s.index: s.exercise for s in sets},
+            "exercise_auto": settings.exercise == AUTO,
+        },
         metadata=dict(recording.metadata),
     )
 

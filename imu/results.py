@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from imu.exercise import ExerciseChoice
 from imu.settings import Settings
 
 __all__ = [
@@ -201,6 +202,8 @@ class SetResult:
     period_s: float | None = None
     #: the exercise profile the set was judged with
     exercise: str | None = None
+    #: how the profile was chosen from the data (``--exercise auto``), or how it compares
+    choice: ExerciseChoice | None = None
 
     @property
     def rep_count(self) -> int:
@@ -221,6 +224,7 @@ class SetResult:
             "tempo_adherence_pct": _num(self.tempo_adherence_pct, 1),
             "period_s": _num(self.period_s, 2),
             "exercise": self.exercise,
+            "exercise_choice": None if self.choice is None else self.choice.to_dict(),
             "reps": [r.to_dict() for r in self.reps],
             "ignored": [m.to_dict() for m in self.ignored],
         }

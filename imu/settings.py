@@ -20,6 +20,8 @@ from typing import Any
 from imu.errors import ConfigError, SettingError
 
 __all__ = [
+    "AUTO",
+    "EXERCISES",
     "HIP_LINE_MAX_DEG",
     "PROFILES",
     "RANGES",
@@ -91,7 +93,9 @@ def parse_tempo(text: str) -> Tempo:
 class Settings:
     """Everything the analysis can be told. Units are in the names; 0 disables where noted."""
 
-    exercise: str = "reverse-hyper"
+    #: a profile of :data:`PROFILES`, or ``auto``: chosen per set from the recording
+    #: (:mod:`imu.exercise`), the fields below then holding ``reverse-hyper``'s values until then
+    exercise: str = "auto"
     #: reported rep peaks above this θ get ``above_hip_line``, °; ``None`` = the exercise has no
     #: hip line to keep to (the generic ``leg-raise`` profile): the flag is off
     tolerance_deg: float | None = 5.0
@@ -142,6 +146,8 @@ class Settings:
     moving_rate_dps: float = 8.0
     #: longest gap in the data integrated across before the angle is re-anchored, s
     max_bridge_s: float = 1.0
+    #: the fields given explicitly (a settings file, options), kept when the exercise is chosen
+    fixed: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -149,9 +155,9 @@ class Settings:
             coerced = _coerce(f.name, value)
             if coerced is not value:
                 object.__setattr__(self, f.name, coerced)
-        if self.exercise not in PROFILES:
+        if self.exercise not in EXERCISES:
             raise ConfigError(
-                f"unknown exercise {self.exercise!r}; choose one of {', '.join(PROFILES)}"
+                f"unknown exercise {self.exercise!r}; choose one of {', '.join(EXERCISES)}"
             )
         if self.shank_axis not in SHANK_AXES:
             raise ConfigError(
@@ -192,6 +198,15 @@ class Settings:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def with_exercise(self, name: str) -> Settings:
+        """These settings for the profile ``name``: its values wherever this one's were not
+        given explicitly (:attr:`fixed`)."""
+        if name not in PROFILES:
+            raise ConfigError(f"unknown exercise {name!r}; choose one of {', '.join(PROFILES)}")
+        mine = {k: getattr(self, k) for k in self.fixed}
+        values = {**_DEFAULTS, **PROFILES[name], **mine, "exercise": name, "fixed": self.fixed}
+        return Settings(**values)
+
 
 #: Exercise profiles: the fields each one sets over the defaults. Documented in the README.
 PROFILES: dict[str, dict[str, Any]] = {
@@ -217,7 +232,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "leg-raise": {
         "tolerance_deg": None,
         "min_rom_deg": 4.0,
-        "top_min_deg": -120.0,
+        "top_min_deg": -45.0,
         "partial_margin_deg": 0.0,
         "coast_min_deg": 0.0,
         "bounce_velocity_dps": 0.0,
@@ -244,7 +259,14 @@ def flags_off(settings: Settings) -> tuple[str, ...]:
     return tuple(off)
 
 
-_FIELD_NAMES = {f.name for f in dataclasses.fields(Settings)}
+#: the exercise that is chosen from the recording itself
+AUTO = "auto"
+#: every value ``exercise`` takes
+EXERCISES = (AUTO, *PROFILES)
+#: what the choice is made on: movements found with the most permissive profile's limits
+DETECTION: dict[str, Any] = {"min_rom_deg": 4.0, "top_min_deg": -45.0}
+
+_FIELD_NAMES = {f.name for f in dataclasses.fields(Settings)} - {"fixed"}
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Settings)}
 #: optional fields (``None`` allowed) and the type of their value when set
 _OPTIONAL_FLOATS = {"leg_length_m", "tolerance_deg"}
@@ -312,6 +334,10 @@ def _coerce(name: str, value: Any) -> Any:
     Raises :class:`ConfigError` naming the setting and the value it got.
     """
     default = _DEFAULTS[name]
+    if name == "fixed":
+        if not isinstance(value, list | tuple) or not all(v in _DEFAULTS for v in value):
+            raise ConfigError(f"{name}: expected setting names, got {value!r}")
+        return tuple(value)
     if name == "hip_line_segment_s":
         if value is None:
             return None
@@ -376,20 +402,24 @@ def load_settings(
             file_values = {k: _coerce(k, v) for k, v in raw.items()}
         except ConfigError as exc:
             raise ConfigError(f"{p}: {exc}") from None
-        if "exercise" in file_values and file_values["exercise"] not in PROFILES:
+        if "exercise" in file_values and file_values["exercise"] not in EXERCISES:
             raise ConfigError(
                 f"{p}: unknown exercise {file_values['exercise']!r}; "
-                f"choose one of {', '.join(PROFILES)}"
+                f"choose one of {', '.join(EXERCISES)}"
             )
     explicit = {k: v for k, v in (overrides or {}).items() if v is not None}
     unknown = sorted(set(explicit) - _FIELD_NAMES)
     if unknown:
         raise ConfigError(f"unknown setting(s) {', '.join(unknown)}")
     explicit = {k: _coerce(k, v) for k, v in explicit.items()}
-    name = exercise or explicit.get("exercise") or file_values.get("exercise") or "reverse-hyper"
-    if not isinstance(name, str) or name not in PROFILES:
-        raise ConfigError(f"unknown exercise {name!r}; choose one of {', '.join(PROFILES)}")
-    values: dict[str, Any] = {**PROFILES[name], **file_values, **explicit, "exercise": name}
+    name = exercise or explicit.get("exercise") or file_values.get("exercise") or AUTO
+    if not isinstance(name, str) or name not in EXERCISES:
+        raise ConfigError(f"unknown exercise {name!r}; choose one of {', '.join(EXERCISES)}")
+    given = {**file_values, **explicit}
+    given.pop("exercise", None)
+    given.pop("fixed", None)
+    profile = PROFILES.get(name, {})
+    values: dict[str, Any] = {**profile, **given, "exercise": name, "fixed": tuple(sorted(given))}
     return Settings(**values)
 
 

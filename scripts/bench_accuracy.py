@@ -2,7 +2,8 @@
 
 Prints, side by side, the figures of three sources scored with :mod:`imu.evaluation`:
 
-- ``imu simulate`` sessions of the **report seeds** (``--report-seed``, never tuned on; the tune
+- ``imu simulate`` sessions of the **report seeds** (bench, machine, floor; and once more drawing
+  from every set-up, the seated, supine and side-lying raises too) (``--report-seed``, never tuned on; the tune
   seeds, ``--tune-seed``, are printed too so that a rule that fits them and not the rest shows);
 - ``../shared/datasets/sim-independent`` — a separate simulator sharing no code with ours;
 - PTE (Yurtman & Barshan 2014): per exercise and **per held-out subject** (leave one subject out:
@@ -48,14 +49,16 @@ Job = tuple[str, str, str | None]
 
 def _run_job(job: Job) -> tuple[str, Tally, list[int], list[int]]:
     kind, arg, exercise = job
-    if kind == "sim":
+    if kind in ("sim", "simall"):
         import numpy as np
 
         from imu.evaluation import truth_from_dict
-        from imu.simulate import random_spec, simulate_session
+        from imu.simulate import SETUPS, random_spec, simulate_session
 
         seed = int(arg)
-        session = simulate_session(random_spec(np.random.default_rng(seed)), seed=seed)
+        rng = np.random.default_rng(seed)
+        spec = random_spec(rng, setups=SETUPS) if kind == "simall" else random_spec(rng)
+        session = simulate_session(spec, seed=seed)
         truth = truth_from_dict(session.truth)
         source: Any = session.recording
         label = f"seed {seed} ({truth.setup})"
@@ -120,6 +123,10 @@ def bench_simulators(args: argparse.Namespace) -> dict[str, Tally]:
         ],
         f"ours, report {args.report_seed}+": [
             ("sim", str(s), args.exercise) for s in range(args.report_seed, args.report_seed + n)
+        ],
+        # every set-up, the generic ones (seated, supine, side) too: the profile choice
+        f"ours, all set-ups {args.report_seed}+": [
+            ("simall", str(s), args.exercise) for s in range(args.report_seed, args.report_seed + n)
         ],
     }
     indep = args.shared / "datasets" / "sim-independent"
