@@ -595,14 +595,16 @@ class AngleEstimator:
         gyro_c = gyro_dps - bias
         shank = self._shank
         raw = _cross(shank, up)
-        h = self._axis(raw, up)
+        h = self._axis(raw, up, gyro_c)
         w = _cross(h, shank)
         theta = np.arctan2(np.einsum("ij,j->i", up, shank), np.einsum("ij,ij->i", up, w))
         rate = np.einsum("ij,ij->i", gyro_c, h)
         return np.degrees(theta) - self.hip_line_offset_deg, rate
 
-    def _axis(self, raw: FloatArray, up: FloatArray) -> FloatArray:
-        """The hip axis at each sample of a chunk from trailing means of ``u × up``."""
+    def _axis(self, raw: FloatArray, up: FloatArray, gyro_c: FloatArray) -> FloatArray:
+        """The hip axis at each sample of a chunk from trailing means of ``u × up``; before any
+        is known (the leg has hung or stood since the start), the first fast movement's own
+        rotation gives it, taken as a rise (out of hanging, the leg is lifted)."""
         shank, n = self._shank, raw.shape[0]
         long = self._long.update(raw, shank)
         short = self._short.update(raw, shank)
@@ -628,13 +630,28 @@ class AngleEstimator:
         axes[has] = axes[last[has]]
         never = unknown & (last < 0)
         if never.any():
-            if self._last_axis is not None:
-                axes[never] = self._last_axis
+            if self._last_axis is None:
+                spin = gyro_c - np.outer(gyro_c @ shank, shank)
+                fast = never & (np.linalg.norm(spin, axis=1) > _FIRST_SPIN_DPS)
+                if fast.any():
+                    i = int(np.flatnonzero(fast)[0])
+                    axes[never & (np.arange(n) < i)] = _fallback_axes(
+                        running[never & (np.arange(n) < i)], shank, up[never & (np.arange(n) < i)]
+                    )
+                    self._last_axis = spin[i] / np.linalg.norm(spin[i])
+                    rest = never & (np.arange(n) >= i)
+                    axes[rest] = self._last_axis
+                else:
+                    axes[never] = _fallback_axes(running[never], shank, up[never])
             else:
-                axes[never] = _fallback_axes(running[never], shank, up[never])
+                axes[never] = self._last_axis
         if known.any():
             self._last_axis = axes[int(np.flatnonzero(known)[-1])].copy()
         return axes
+
+
+#: before the hip axis is known, a rotation this fast about an axis across the shank gives it, °/s
+_FIRST_SPIN_DPS = 30.0
 
 
 class _TrailingMean:

@@ -196,7 +196,10 @@ class Settings:
         return None if self.target_tempo is None else parse_tempo(self.target_tempo)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The settings as JSON would hold them (tuples as lists)."""
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
 
     def with_exercise(self, name: str) -> Settings:
         """These settings for the profile ``name``: its values wherever this one's were not

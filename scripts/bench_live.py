@@ -4,10 +4,13 @@ Every recording is streamed through :class:`imu.live.detector.LiveDetector` in c
 compared with the offline pipeline on the same file:
 
 * **agreement** — per set, the live path's final count (its last ``set_end`` for that set index)
-  equals the offline ``rep_count`` (sets only one side found count as disagreements), over
-  simulated sessions (``random_spec``/``simulate_session``) and the real PTE recordings
-  (``e5`` with ``--exercise prone-leg-lift``, the rest with the default profile; left-ankle
-  ``u1`` files must give no reps);
+  equals the offline ``rep_count`` (sets only one side found count as disagreements), over our
+  simulator's report seeds, ``../shared/datasets/sim-independent`` and every PTE recording, all
+  with no ``--exercise`` (``auto``, as a user would run them);
+* **withdrawals** — ``rep_cancelled`` events: of a rep the truth has (a true rep announced and
+  taken back: should never happen) or of a movement that is not a rep (a correction, said
+  aloud), and how many reps were announced and withdrawn in *clean* sets (no movement that is not
+  a rep next to them in the simulator's truth);
 * **latency** — ``rep``: ``t_s − top_start_s`` of the offline rep it matches; ``above_hip_line``:
   ``t_s −`` the instant the leg crossed the tolerance (true θ for simulated sessions, the offline
   θ for PTE: this includes the live angle's own error near the tolerance), and ``t_s −`` the
@@ -34,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imu.evaluation import Truth, load_truth, truth_from_dict, truth_path_for
 from imu.live.detector import LiveDetector, LiveEvent
 from imu.pipeline import analyze_recording
 from imu.recording import Recording, read_recording
@@ -41,7 +45,7 @@ from imu.results import SessionResult
 from imu.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_PTE = REPO.parent / "shared" / "datasets" / "pte"
+DEFAULT_SHARED = REPO.parent / "shared"
 LATENCY_KINDS = ("rep", "above_hip_line", "above_hip_line (live θ)", "momentum", "set_end")
 
 
@@ -75,6 +79,10 @@ class Outcome:
     offline: list[int] = field(default_factory=list)
     live: list[int] = field(default_factory=list)
     latency: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in LATENCY_KINDS})
+    withdrawn_true: int = 0  #: true reps announced and taken back
+    withdrawn_other: int = 0  #: movements that are not reps, announced and taken back
+    withdrawn_clean: int = 0  #: withdrawals in sets with nothing but reps in the truth
+    clean_sets: int = 0
 
     @property
     def ok(self) -> bool:
@@ -88,9 +96,12 @@ def compare(
     *,
     theta_time_s: np.ndarray,
     theta_deg: np.ndarray,
-    tolerance_deg: float,
+    tolerance_deg: float | None,
+    truth: Truth | None = None,
 ) -> Outcome:
     out = Outcome(label)
+    if truth is not None:
+        _withdrawals(out, events, truth)
     off = {s.index: s.rep_count for s in result.sets}
     live = live_set_counts(events)
     for k in sorted(set(off) | set(live)):
@@ -104,7 +115,7 @@ def compare(
             match = min(reps, key=lambda r: abs(r.top_start_s - e.top_start_s))  # type: ignore[operator]
             if match.start_s - 0.5 <= e.top_start_s <= match.end_s:
                 out.latency[e.event].append(e.t_s - match.top_start_s)
-        elif e.event == "above_hip_line":
+        elif e.event == "above_hip_line" and tolerance_deg is not None:
             crossing = last_crossing(theta_time_s, theta_deg, tolerance_deg, before_s=e.t_s + 0.5)
             if crossing is not None and e.t_s - crossing < 5.0:
                 out.latency["above_hip_line"].append(e.t_s - crossing)
@@ -114,6 +125,29 @@ def compare(
             s = next(s for s in result.sets if s.index == e.set_index)
             out.latency["set_end"].append(e.t_s - s.end_s)
     return out
+
+
+def _withdrawals(out: Outcome, events: Sequence[LiveEvent], truth: Truth) -> None:
+    """Count the ``rep_cancelled`` events by what the truth says the movement was."""
+    true_reps = [r for s in truth.sets for r in s.reps]
+    dirty = {n.set_index for n in truth.non_reps}
+    out.clean_sets = sum(1 for k in range(1, len(truth.sets) + 1) if k not in dirty)
+    for e in events:
+        if e.event != "rep_cancelled" or e.top_start_s is None:
+            continue
+        top = e.top_start_s
+        hit = [r for r in true_reps if r.start_s - 0.3 <= top <= r.end_s + 0.3]
+        if hit:
+            out.withdrawn_true += 1
+        else:
+            out.withdrawn_other += 1
+        near = [
+            k
+            for k, s in enumerate(truth.sets, start=1)
+            if s.start_s - 15.0 <= top <= s.end_s + 15.0
+        ]
+        if truth.source == "imu-sim" and near and all(k not in dirty for k in near):
+            out.withdrawn_clean += 1
 
 
 def last_crossing(
@@ -131,46 +165,37 @@ def last_crossing(
     return float(time_s[i] + frac * (time_s[i + 1] - time_s[i]))
 
 
+def _run(rec: Recording, settings: Settings, label: str, truth: Truth | None,
+         theta: tuple[np.ndarray, np.ndarray] | None, chunk_s: float) -> Outcome:  # fmt: skip
+    result = analyze_recording(rec, settings)
+    chunk = max(1, round(chunk_s * rec.sample_rate_hz))
+    events = stream(rec, settings, chunk=chunk)
+    t, th = theta if theta is not None else (result.trace.time_s, result.trace.theta_deg)
+    return compare(
+        label, result, events, theta_time_s=t, theta_deg=th,
+        tolerance_deg=result.settings.tolerance_deg, truth=truth,
+    )  # fmt: skip
+
+
 def run_simulated(seed: int, chunk_s: float = 0.2) -> Outcome:
     from imu.simulate import random_spec, simulate_session
 
     spec = random_spec(np.random.default_rng(seed))
     session = simulate_session(spec, seed=seed)
     rec = session.recording
-    # a user on a tilted bench or ball tells the tool the hip line's tilt
-    settings = load_settings(
-        exercise=spec.exercise, overrides={"hip_line_offset_deg": spec.hip_line_offset_deg}
-    )
-    result = analyze_recording(rec, settings)
-    chunk = max(1, round(chunk_s * rec.sample_rate_hz))
-    events = stream(rec, settings, chunk=chunk)
+    # no --exercise (auto); a user on a tilted bench or ball tells the tool the hip line's tilt
+    settings = load_settings(overrides={"hip_line_offset_deg": spec.hip_line_offset_deg})
     label = f"sim seed {seed} ({spec.setup}, {rec.sample_rate_hz:g} Hz)"
-    theta_true = session.theta_deg  # above the (tilted) hip line, like the settings
-    return compare(
-        label,
-        result,
-        events,
-        theta_time_s=rec.time_s,
-        theta_deg=theta_true,
-        tolerance_deg=settings.tolerance_deg,
-    )
+    # the true θ, above the (tilted) hip line, like the settings
+    return _run(rec, settings, label, truth_from_dict(session.truth),
+                (rec.time_s, session.theta_deg), chunk_s)  # fmt: skip
 
 
-def run_pte(path: str, chunk_s: float = 0.2) -> Outcome:
+def run_file(path: str, chunk_s: float = 0.2) -> Outcome:
     rec = read_recording(path)
-    exercise = "prone-leg-lift" if "_e5_" in Path(path).name else None
-    settings = load_settings(exercise=exercise)
-    result = analyze_recording(rec, settings)
-    chunk = max(1, round(chunk_s * rec.sample_rate_hz))
-    events = stream(rec, settings, chunk=chunk)
-    return compare(
-        Path(path).name,
-        result,
-        events,
-        theta_time_s=result.trace.time_s,
-        theta_deg=result.trace.theta_deg,
-        tolerance_deg=settings.tolerance_deg,
-    )
+    truth_file = truth_path_for(path)
+    truth = load_truth(truth_file) if truth_file.exists() else None
+    return _run(rec, load_settings(), Path(path).name, truth, None, chunk_s)
 
 
 def _stats(values: Sequence[float]) -> str:
@@ -189,6 +214,17 @@ def report_agreement(name: str, outcomes: Sequence[Outcome], *, verbose: bool) -
         if verbose or not o.ok:
             mark = "  " if o.ok else "≠ "
             print(f"  {mark}{o.label}: offline {o.offline} live {o.live}")
+
+
+def report_withdrawals(outcomes: Sequence[Outcome]) -> None:
+    true_ = sum(o.withdrawn_true for o in outcomes)
+    other = sum(o.withdrawn_other for o in outcomes)
+    clean = sum(o.withdrawn_clean for o in outcomes)
+    sets = sum(o.clean_sets for o in outcomes)
+    print(
+        f"withdrawn: {true_} true rep(s), {other} movement(s) that were not reps; "
+        f"in {sets} clean simulated sets: {clean}"
+    )
 
 
 def report_latency(outcomes: Sequence[Outcome]) -> None:
@@ -265,29 +301,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="a small run (used by the test suite)")
     ap.add_argument("--sessions", type=int, default=None, help="simulated sessions (default 40)")
-    ap.add_argument("--pte", type=Path, default=DEFAULT_PTE, help="folder of the PTE recordings")
+    ap.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="the shared folder")
+    ap.add_argument("--first-seed", type=int, default=90000, help="first simulated seed")
     ap.add_argument("--jobs", type=int, default=None, help="worker processes")
     ap.add_argument("--verbose", "-v", action="store_true", help="list every recording")
     ap.add_argument("--no-perf", action="store_true", help="skip the CPU and memory figures")
     args = ap.parse_args(argv)
     n = args.sessions if args.sessions is not None else (2 if args.quick else 40)
-    pattern = "pte_s1_e5_*.csv" if args.quick else "*.csv"
-    pte = sorted(str(p) for p in args.pte.glob(pattern)) if args.pte.is_dir() else []
+    data = args.shared / "datasets"
+    pte = sorted(str(p) for p in (data / "pte").glob("pte_s1_e5_*.csv" if args.quick else "*.csv"))
+    indep = sorted(str(p) for p in (data / "sim-independent").glob("*.csv"))[
+        : 2 if args.quick else None
+    ]
+    seeds = range(args.first_seed, args.first_seed + n)
     started = time.perf_counter()
     if args.quick:
-        sims = [run_simulated(seed) for seed in range(n)]
-        real = [run_pte(p) for p in pte]
+        sims = [run_simulated(seed) for seed in seeds]
+        other = [run_file(p) for p in indep]
+        real = [run_file(p) for p in pte]
     else:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            sims = list(pool.map(run_simulated, range(n)))
-            real = list(pool.map(run_pte, pte))
-    report_agreement("simulated", sims, verbose=args.verbose)
-    if pte:
-        report_agreement("PTE", real, verbose=args.verbose)
-    else:
-        print(f"agreement PTE: no recordings in {args.pte}")
-    report_agreement("all", [*sims, *real], verbose=False)
-    report_latency([*sims, *real])
+            sims = list(pool.map(run_simulated, seeds))
+            other = list(pool.map(run_file, indep))
+            real = list(pool.map(run_file, pte))
+    report_agreement(f"ours (seeds {seeds.start}+)", sims, verbose=args.verbose)
+    report_agreement("sim-independent", other, verbose=args.verbose)
+    report_agreement("PTE", real, verbose=args.verbose)
+    everything = [*sims, *other, *real]
+    report_agreement("all", everything, verbose=False)
+    report_withdrawals(everything)
+    report_latency(everything)
     if not args.no_perf:
         report_cpu(args.quick)
         report_memory(args.quick)

@@ -158,8 +158,9 @@ def test_latencies_within_the_targets() -> None:
     assert max(rep_lat) <= 0.25
     assert max(mom_lat) <= 0.30
     assert max(hip_lat) <= 0.10
-    # 4 s after the last rep; 10 s where climbing off the bench first looked like one more rep
-    assert min(end_lat) <= 6.0 and max(end_lat) <= 12.0
+    # 8 s after the last rep (a pause mid-set is not its end); more where climbing off the
+    # bench first looked like one more rep
+    assert min(end_lat) <= 10.0 and max(end_lat) <= 16.0
 
 
 @pytest.mark.parametrize(("setup", "seed"), [("bench", 1), ("machine", 2), ("floor", 3)])

@@ -41,7 +41,7 @@ def one_line(exc: pytest.ExceptionInfo[ConfigError]) -> str:
 def test_defaults_are_the_reverse_hyper_profile() -> None:
     s = load_settings()
     assert s == Settings()
-    assert s.exercise == "reverse-hyper"
+    assert s.exercise == "auto"
     assert s.tolerance_deg == 5.0  # contracts §3: reverse hyper tolerance
     assert s.target_tempo is None and s.tempo is None
     assert s.hip_line_segment_s is None and s.leg_length_m is None
@@ -98,7 +98,7 @@ def test_toml_config_is_applied(tmp_path: Path) -> None:
     assert s.shank_axis == "-y"
     assert s.hip_line_segment_s == (2.0, 4.5)
     assert s.leg_length_m == 0.85
-    assert s.exercise == "reverse-hyper"
+    assert s.exercise == "auto"
 
 
 def test_toml_may_choose_the_exercise(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ Edge rules take whole runs at once and never trim half a set or more.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -106,7 +107,7 @@ class SetModel:
 
     bottom_deg: float  #: where the leg rests between reps
     top_deg: float  #: where its reps peak
-    pause_s: float  #: median bottom pause between consecutive movements, edges apart
+    pause_s: float  #: median bottom pause between consecutive movements
     hold_s: float  #: median top hold
     duration_s: float  #: median movement duration
 
@@ -127,6 +128,12 @@ class SetModel:
         """A pause longer than this is far from the set's rhythm."""
         return max(_RHYTHM_MIN_S, _FAR_RHYTHM_FACTOR * self.pause_s)
 
+    def without_pause(self, pauses: FloatArray, k: int) -> SetModel:
+        """The same set with its rhythm measured on its pauses but the ``k``-th (the one that
+        parts an edge from the set, judged against the rest)."""
+        rest = np.delete(pauses, k)
+        return dataclasses.replace(self, pause_s=float(np.median(rest)) if rest.size else 0.0)
+
     @classmethod
     def of(cls, col: dict[str, FloatArray]) -> SetModel:
         """From the columns of at least one movement (``start_s`` … ``end_angle_deg``)."""
@@ -136,8 +143,6 @@ class SetModel:
         bottom = float(np.median(np.concatenate((start[core], end[core]))))
         top = float(np.median(col["peak_angle_deg"][core]))
         pauses = col["start_s"][1:] - col["end_s"][:-1]
-        if pauses.size >= 3:  # the rhythm is the set's, not that of its edges (judged against it)
-            pauses = pauses[1:-1]
         return cls(
             bottom_deg=bottom,
             top_deg=top,
@@ -248,8 +253,9 @@ def _edge_runs(col: dict[str, FloatArray], model: SetModel) -> tuple[int, int, l
             if not 0 <= j < n - 1:
                 return None
             gap = float(pauses[j])
-            apart = gap > model.far_rhythm_limit_s or (
-                gap > model.rhythm_limit_s and bool(swing_like[i])
+            rhythm = model.without_pause(pauses, j)
+            apart = gap > rhythm.far_rhythm_limit_s or (
+                gap > rhythm.rhythm_limit_s and bool(swing_like[i])
             )
             if (short[i] and apart) or (unlike[i] and gap > long_pause):
                 return i + step
@@ -260,10 +266,16 @@ def _edge_runs(col: dict[str, FloatArray], model: SetModel) -> tuple[int, int, l
     tail = run_end(n - 1, -1)
     a = 0 if lead is None or lead > n - lead else lead  # never trim half the set or more
     b = n if tail is None or n - (tail + 1) > tail + 1 - a else tail + 1
-    reasons = [_edge_reason(col, i, model, float(pauses[a - 1]), "on", short[i]) for i in range(a)]
+    reasons = [
+        _edge_reason(col, i, model.without_pause(pauses, a - 1), float(pauses[a - 1]), "on",
+                     short[i])
+        for i in range(a)
+    ]  # fmt: skip
     reasons += [
-        _edge_reason(col, i, model, float(pauses[b - 1]), "off", short[i]) for i in range(b, n)
-    ]
+        _edge_reason(col, i, model.without_pause(pauses, b - 1), float(pauses[b - 1]), "off",
+                     short[i])
+        for i in range(b, n)
+    ]  # fmt: skip
     return a, b, reasons
 
 

@@ -56,6 +56,7 @@ import pandas as pd
 from imu.angle import AngleEstimator, resolve_shank_axis, static_theta
 from imu.dsp import CausalLowpass, RunningNoiseFloor, lowpass
 from imu.errors import ImuError
+from imu.exercise import choose_exercise
 from imu.form import RepKinematics, momentum_flag, rep_flags
 from imu.live.detector.events import DetectorState, DetectorStatus, LiveEvent, LiveRep
 from imu.live.detector.parts import NEVER, HipLineSegment, History, LegFit, ZigZag, first_true
@@ -73,7 +74,7 @@ from imu.segmentation import (
     trailing_rejection,
 )
 from imu.segmentation.rules import BALANCE, MAX_SIDE_S, SHOULDER_REACH_S, is_shoulder
-from imu.settings import Settings
+from imu.settings import AUTO, DETECTION, Settings
 from imu.summary import tempo_string
 
 __all__ = ["LiveDetector"]
@@ -96,8 +97,9 @@ _BURST_END = 0.25
 #: after the lowering stops, wait this long (and ≥ _COMPLETE_MIN_SAMPLES) before measuring it, s
 _COMPLETE_DELAY_S = 0.35
 _COMPLETE_MIN_SAMPLES = 10
-#: set end: clamp(factor × median bottom pause + margin, minimum, rest_threshold_s)
-_SET_END_MIN_S = 4.0
+#: set end: clamp(factor × median bottom pause + margin, minimum, rest_threshold_s); the minimum
+#: outlasts a pause of a few seconds mid-set
+_SET_END_MIN_S = 8.0
 _SET_END_PAUSE_FACTOR = 2.0
 _SET_END_MARGIN_S = 1.5
 #: a rise still uncounted this long after it began (a drift, a fidget) no longer delays set_end, s
@@ -107,7 +109,6 @@ _BLOCK = 512
 #: θ before a run that tells where the leg rests (the offline rest probe's window), s
 _REST_BEFORE_S = 20.0
 
-DEBUG = False
 _HISTORY_NAMES = ("t", "theta", "rate", "theta_c", "v_c", "v_cc", "static", "leg_xy", "leg_xx")
 
 
@@ -212,6 +213,14 @@ class LiveDetector:
     def __init__(self, settings: Settings, *, sampling_rate_hz: float) -> None:
         if not (math.isfinite(sampling_rate_hz) and sampling_rate_hz > 0):
             raise ImuError(f"sampling rate must be positive, got {sampling_rate_hz}")
+        #: the settings asked for; with ``exercise = auto``, movements are found with the most
+        #: permissive limits (as offline chooses) and flags judged with each set's profile,
+        #: chosen at its first rep (:mod:`imu.exercise`, without the radius offline measures)
+        self.requested = settings
+        self.auto = settings.exercise == AUTO
+        if self.auto:
+            loose = {k: v for k, v in DETECTION.items() if k not in settings.fixed}
+            settings = dataclasses.replace(settings.with_exercise("reverse-hyper"), **loose)
         self.settings = settings
         self.sampling_rate_hz = fs = float(sampling_rate_hz)
         self._startup_n = max(2, math.ceil(_STARTUP_S * fs))
@@ -269,6 +278,8 @@ class LiveDetector:
         self._last_rep: _Item | None = None
         self._withdrawn: str | None = None
         self._events: list[LiveEvent] = []
+        req = self.requested
+        self._flags = req.with_exercise("reverse-hyper") if self.auto else req
 
     @property
     def state(self) -> DetectorState:
@@ -452,7 +463,7 @@ class LiveDetector:
                 vm = np.maximum(np.maximum.accumulate(v), rise.vmax)
                 level = np.maximum(self._burst_end, _TOP_FRACTION * vm)
                 cands.append((first_true((vm > self._burst_start) & (v < level)), 0, self._on_top))
-            tol = self.settings.tolerance_deg
+            tol = self._flags.tolerance_deg
             if self._hip_armed and tol is not None:
                 raw = h.get("theta", a + pos, a + n)
                 cands.append((first_true(raw > tol), 1, self._on_hip_line))
@@ -546,7 +557,7 @@ class LiveDetector:
 
     def _on_hip_line(self, g: int) -> None:
         self._hip_armed = False
-        tol = self.settings.tolerance_deg
+        tol = self._flags.tolerance_deg
         assert tol is not None  # armed only when there is a hip line
         h = self._hist
         th1, t1 = h.at("theta", g), h.at("t", g)
@@ -663,21 +674,24 @@ class LiveDetector:
             rise.item = None
             self._judge_top(rise, g, peak_limit_g=peak_limit_g, prev_peak_g=prev_peak_g)
             return
-        if DEBUG:
-            print(
-                "top",
-                round(self._hist.at("t", g), 2),
-                "rom",
-                round(rom_up, 1),
-                "h",
-                round(float(th[p]), 1),
-                "counted",
-                item.counted,
-                "would",
-                self._would_count(item, g),
-            )
-        if not item.counted and rom_up >= st.min_rom_deg and self._would_count(item, g):
+        profile = self._profile_for(item)
+        if (
+            not item.counted
+            and rom_up >= profile.min_rom_deg
+            and th[p] >= profile.top_min_deg
+            and self._would_count(item, g)
+        ):
             self._count(item, g, late=False)
+
+    def _profile_for(self, item: _Item) -> Settings:
+        """The profile a movement is judged with: the requested one; with ``auto``, the set's
+        (chosen at its first rep), or the one this movement looks like when it would be the
+        first."""
+        run = self._run
+        if not self.auto or (run is not None and run.started):
+            return self._flags
+        choice = choose_exercise(item.start_angle_deg, item.peak_angle_deg, None)
+        return self.requested.with_exercise(choice.exercise)
 
     def _continues(self, peak_deg: float, dip_deg: float, peak_g: int) -> _Item | None:
         """The rep before, if the rise peaking at ``peak_deg`` (after the leg dipped to
@@ -759,8 +773,14 @@ class LiveDetector:
         assert run is not None
         t_now = self._hist.at("t", g)
         if not run.started:
+            self._flags = self._profile_for(item)  # the set's profile, from its first rep
             run.started = True
-            self._emit(LiveEvent("set_start", t_now, set_index=run.index, start_s=item.start_s))
+            self._emit(
+                LiveEvent(
+                    "set_start", t_now, set_index=run.index, start_s=item.start_s,
+                    exercise=self._flags.exercise,
+                )
+            )  # fmt: skip
         item.rep_index = len(run.counted()) + 1
         if late:  # its place in the set: number the reps in order
             for k, other in enumerate(run.counted(), start=1):
@@ -784,7 +804,7 @@ class LiveDetector:
         if before is not None and before.end_s is not None:
             pause = (m.start_s if m else item.start_s) - before.end_s
         flag = momentum_flag(
-            self._kinematics(item, g), settings=self.settings,
+            self._kinematics(item, g), settings=self._flags,
             leg_length_m=self._leg_length(g), previous_pause_s=pause,
         )  # fmt: skip
         if flag is not None and "momentum" not in item.flags:
@@ -820,7 +840,7 @@ class LiveDetector:
         """The leg is back at the bottom: measure the whole movement as offline does, then judge
         the run."""
         self._to_complete, self._stop_g = None, None
-        st = self.settings
+        st = self._profile_for(item)
         g0, t, th, v = self._window(min(item.start_g, item.peak_g - self._side_n) - self._pad_n, g)
         p0 = max(0, min(item.start_g, item.peak_g) - g0)
         p1 = min(g, max(item.peak_g, item.zz_peak_g) + self._complete_n) - g0
@@ -863,7 +883,7 @@ class LiveDetector:
             )
         )  # fmt: skip
         flags = rep_flags(
-            self._kinematics(item, g), settings=self.settings, leg_length_m=self._leg_length(g),
+            self._kinematics(item, g), settings=self._flags, leg_length_m=self._leg_length(g),
             bottom_pause_s=None, previous_pause_s=None, set_median_rom_deg=None,
         )  # fmt: skip
         for flag in flags:
@@ -916,6 +936,8 @@ class LiveDetector:
             LiveEvent(
                 "rep_cancelled", self._hist.at("t", g), set_index=run.index, rep_index=number,
                 rep_count=len(run.counted()), kind=kind, detail=reason,
+                start_s=item.movement.start_s if item.movement else item.start_s,
+                top_start_s=item.movement.top_start_s if item.movement else item.top_start_s,
             )
         )  # fmt: skip
 

@@ -58,6 +58,7 @@ class LiveEvent:
     tempo: str | None = None  #: set_end: ecc-bottom-con-top medians, e.g. ``3-0-2-1``
     late: bool | None = None  #: rep: counted after the top (once its set showed it was one)
     kind: str | None = None  #: rep_cancelled: why, as the offline ``ignored`` kinds
+    exercise: str | None = None  #: set_start: the profile its flags are judged with
     value: float | None = None  #: a warning's measured quantity
     unit: str | None = None  #: its unit
     detail: str | None = None  #: a warning's evidence, or why a rep was withdrawn
