@@ -2,9 +2,10 @@
 
 Prints, side by side, the figures of three sources scored with :mod:`imu.evaluation`:
 
-- ``imu simulate`` sessions of the **report seeds** (bench, machine, floor; and once more drawing
-  from every set-up, the seated, supine and side-lying raises too) (``--report-seed``, never tuned on; the tune
-  seeds, ``--tune-seed``, are printed too so that a rule that fits them and not the rest shows);
+- ``imu simulate`` sessions of the **report seeds** (``--report-seed``, never tuned on; bench,
+  machine and floor, and once more drawing from every set-up, the seated, supine and side-lying
+  raises too); the tune seeds (``--tune-seed``) are printed too, so that a rule that fits them and
+  not the rest shows;
 - ``../shared/datasets/sim-independent`` — a separate simulator sharing no code with ours;
 - PTE (Yurtman & Barshan 2014): per exercise and **per held-out subject** (leave one subject out:
   the figure of subject *k* is what the rules give on *k*; the rules and thresholds are fixed in
