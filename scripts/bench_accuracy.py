@@ -75,6 +75,34 @@ def _run_job(job: Job) -> tuple[str, Tally, list[int], list[int]]:
     return label, tally, [s.rep_count for s in result.sets], [len(s.reps) for s in truth.sets]
 
 
+#: the set rules' constants the leave-one-subject-out check chooses among (the defaults first)
+LOSO_GRID: dict[str, tuple[float, ...]] = {
+    "imu.segmentation.sets.ATTEMPT_REACH": (0.25, 0.2, 1 / 3),
+    "imu.segmentation.sets.TOP_REACH": (0.8, 0.7),
+    "imu.segmentation.rules.SHOULDER_FRACTION": (0.25, 0.2, 1 / 3),
+}
+
+
+def _with_constants(
+    task: tuple[tuple[tuple[str, float], ...], Job],
+) -> tuple[str, Tally, list[int], list[int]]:
+    """:func:`_run_job` with some of the rules' module constants set (restored afterwards)."""
+    import importlib
+
+    constants, job = task
+    saved = []
+    for dotted, value in constants:
+        module, name = dotted.rsplit(".", 1)
+        mod = importlib.import_module(module)
+        saved.append((mod, name, getattr(mod, name)))
+        setattr(mod, name, value)
+    try:
+        return _run_job(job)
+    finally:
+        for mod, name, value in saved:
+            setattr(mod, name, value)
+
+
 def _run_all(jobs: list[Job], n_jobs: int) -> list[tuple[str, Tally, list[int], list[int]]]:
     if n_jobs > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(n_jobs) as pool:
@@ -205,6 +233,57 @@ def bench_pte(args: argparse.Namespace) -> None:
             )
 
 
+def bench_loso(args: argparse.Namespace) -> None:
+    """Leave one subject out with the rules' constants *chosen*: for each held-out subject, the
+    grid point (:data:`LOSO_GRID`) with the most sets exact on the other subjects (ties: fewer
+    phantom reps, then the default) is scored on the held-out one."""
+    import itertools
+
+    folder = args.shared / "datasets" / "pte"
+    files = sorted(folder.glob("pte_s*_e*_u2.csv"))
+    names = list(LOSO_GRID)
+    combos = list(itertools.product(*LOSO_GRID.values()))
+    tasks = [
+        (tuple(zip(names, combo, strict=True)), ("file", str(f), args.exercise))
+        for combo in combos
+        for f in files
+    ]
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            results = list(pool.map(_with_constants, tasks, chunksize=4))
+    else:
+        results = [_with_constants(t) for t in tasks]
+    # combo → subject → tally
+    score: dict[int, dict[int, Tally]] = defaultdict(lambda: defaultdict(Tally))
+    for k, ((_, (_, path, _)), (_, tally, _, _)) in enumerate(zip(tasks, results, strict=True)):
+        m = _PTE_NAME.search(path)
+        assert m is not None
+        score[k // len(files)][int(m.group(1))].merge(tally)
+    subjects = sorted({s for per in score.values() for s in per})
+    print("PTE, leave one subject out with the set rules' constants chosen on the others:")
+    held = Tally()
+    for subject in subjects:
+
+        def merit(c: int, subject: int = subject) -> tuple[int, int, int]:
+            rest = Tally.total(t for s, t in score[c].items() if s != subject)
+            return (rest.sets_exact, -rest.reps_phantom, -c)
+
+        best = max(range(len(combos)), key=merit)
+        t = score[best][subject]
+        held.merge(t)
+        pairs = zip(names, combos[best], strict=True)
+        chosen = ", ".join(f"{n.rsplit('.', 1)[1]}={v:.2f}" for n, v in pairs)
+        print(
+            f"  held-out subject {subject}: chosen on the others {chosen}"
+            f"{' (the default)' if best == 0 else ''}; sets exact {t.sets_exact}/{t.sets_truth}, "
+            f"reps found {t.reps_found}/{t.reps_truth}, phantom {t.reps_phantom}"
+        )
+    print(
+        f"  held out, all subjects: sets exact {held.sets_exact}/{held.sets_truth}, reps found "
+        f"{held.reps_found}/{held.reps_truth}, phantom {held.reps_phantom}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -221,6 +300,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-pte", action="store_true")
+    parser.add_argument(
+        "--loso-grid",
+        action="store_true",
+        help="also choose the set rules' constants on the other PTE subjects (slow)",
+    )
     parser.add_argument("--no-sim", action="store_true")
     parser.add_argument("--failures", type=int, default=10, help="misses listed per source")
     parser.add_argument("-v", "--verbose", action="store_true", help="every session's counts")
@@ -234,6 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures = {k: t.figures() for k, t in bench_simulators(args).items()}
     if not args.no_pte:
         bench_pte(args)
+        if args.loso_grid:
+            bench_loso(args)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
     print(f"elapsed: {time.perf_counter() - t0:.1f} s")

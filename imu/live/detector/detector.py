@@ -127,6 +127,8 @@ class _Item:
     prev_peak_g: int  #: the zig-zag peak before this one (bounds the valley searches)
     watch_t: float  #: when it was last judged at a top, s
     rep_index: int = 0  #: as counted aloud (0: not counted)
+    #: it may be a shoulder of this rep before it: not counted until that one is measured
+    shoulder_of: _Item | None = None
     peak_c: float = math.inf  #: causal θ at the zig-zag peak, once it has turned
     peak_t: float = math.inf
     zz_peak_g: int = -1
@@ -178,6 +180,7 @@ class _Run:
     index: int
     items: list[_Item] = field(default_factory=list)
     started: bool = False  #: set_start said
+    profiled: bool = False  #: its profile chosen on enough reps (``auto``)
     announced: bool = False  #: set_end / set_cancelled said (provisionally)
     cancelled: bool = False  #: the announcement was set_cancelled
     last_count_t: float = 0.0
@@ -543,6 +546,8 @@ class LiveDetector:
             return
         item.turned = True
         item.peak_c, item.peak_t, item.zz_peak_g = peak, self._hist.at("t", peak_g), peak_g
+        # the whole rise, over every burst: how far it must come down to be measured
+        item.rom_up_deg = max(item.rom_up_deg, peak - item.start_angle_deg)
         if self._to_complete is not None and self._to_complete is not item:
             self._complete(self._to_complete, g)
         self._to_complete, self._stop_g = item, None
@@ -662,6 +667,7 @@ class LiveDetector:
                 peak_angle_deg=peak, peak_velocity_dps=vmax,
                 start_angle_deg=float(np.interp(start, t, th)), rom_up_deg=rom_up,
                 prev_peak_g=prev_peak_g, watch_t=self._hist.at("t", g),
+                shoulder_of=self._doubtful(float(th[p]), float(th[valley]), g0 + p),
             )  # fmt: skip
             rise.item = item
             self._join_run(item, g)
@@ -674,29 +680,50 @@ class LiveDetector:
             rise.item = None
             self._judge_top(rise, g, peak_limit_g=peak_limit_g, prev_peak_g=prev_peak_g)
             return
+        self._maybe_count(item, g, rom_up, float(th[p]))
+
+    def _maybe_count(self, item: _Item, g: int, rom_up: float, height: float, *,
+                     late: bool = False) -> None:  # fmt: skip
+        """Count a movement judged at its top when it is a rep by the rules so far."""
         profile = self._profile_for(item)
         if (
             not item.counted
+            and item.shoulder_of is None
             and rom_up >= profile.min_rom_deg
-            and th[p] >= profile.top_min_deg
+            and height >= profile.top_min_deg
             and self._would_count(item, g)
         ):
-            self._count(item, g, late=False)
+            self._count(item, g, late=late)
 
     def _profile_for(self, item: _Item) -> Settings:
         """The profile a movement is judged with: the requested one; with ``auto``, the set's
         (chosen at its first rep), or the one this movement looks like when it would be the
         first."""
         run = self._run
-        if not self.auto or (run is not None and run.started):
+        if not self.auto or (run is not None and run.profiled):
             return self._flags
         choice = choose_exercise(item.start_angle_deg, item.peak_angle_deg, None)
         return self.requested.with_exercise(choice.exercise)
 
     def _continues(self, peak_deg: float, dip_deg: float, peak_g: int) -> _Item | None:
         """The rep before, if the rise peaking at ``peak_deg`` (after the leg dipped to
-        ``dip_deg``) is one movement with it (:func:`~imu.segmentation.rules.is_shoulder`, with
-        the bases not yet seen taken at the rep's own bottom)."""
+        ``dip_deg``) is one movement with it (:func:`~imu.segmentation.rules.is_shoulder`)."""
+        run = self._run
+        if run is None or not run.items:
+            return None
+        prev = run.items[-1]
+        if (peak_g - prev.peak_g) / self.sampling_rate_hz > SHOULDER_REACH_S:
+            return None
+        base = prev.start_angle_deg
+        higher = max(peak_deg, prev.peak_angle_deg)
+        # the side not yet seen taken as deep as the rep's own start, and the dip measured from
+        # the higher peak: stricter than offline, which knows both sides (a doubtful case waits
+        # for the rep's measurement: :meth:`_doubtful`)
+        return prev if is_shoulder(higher, dip_deg, base, higher, base) else None
+
+    def _doubtful(self, peak_deg: float, dip_deg: float, peak_g: int) -> _Item | None:
+        """The rep before, if the rise may yet turn out one movement with it: a shoulder with
+        this rise's far side as deep as the rep's start (offline's rule with that side guessed)."""
         run = self._run
         if run is None or not run.items:
             return None
@@ -772,8 +799,9 @@ class LiveDetector:
         run = self._run
         assert run is not None
         t_now = self._hist.at("t", g)
+        if not run.profiled:  # the set's profile, from its rep until enough are judged
+            self._flags = self._profile_for(item)
         if not run.started:
-            self._flags = self._profile_for(item)  # the set's profile, from its first rep
             run.started = True
             self._emit(
                 LiveEvent(
@@ -868,7 +896,28 @@ class LiveDetector:
         item.peak_angle_deg = found.peak_angle_deg
         if item.counted:
             self._rep_end(item, g)
+        self._settle_shoulders(item, found, g)
         self._reconcile(g)
+
+    def _settle_shoulders(self, item: _Item, found: Movement, g: int) -> None:
+        """Rises that waited on whether they are shoulders of ``item``: those its measured
+        movement spans are part of it; the others are movements of their own, counted now if
+        they are reps."""
+        run = self._run
+        if run is None:
+            return
+        for other in [i for i in run.items if i.shoulder_of is item]:
+            other.shoulder_of = None
+            peak_s = self._hist.at("t", other.peak_g) if other.peak_g >= self._hist.first else 0
+            if found.start_s <= peak_s <= found.end_s:
+                self._forget(other)
+                if self._rise is not None and self._rise.item is other:
+                    self._rise.item = item  # the rise goes on as part of the rep
+                if self._to_complete is other:
+                    self._to_complete = None
+            else:
+                height = other.peak_angle_deg
+                self._maybe_count(other, g, other.rom_up_deg, height, late=True)
 
     def _rep_end(self, item: _Item, g: int) -> None:
         run = self._run
@@ -907,7 +956,16 @@ class LiveDetector:
         if len(measured) < st.min_set_reps:
             return len([i for i in measured if i.counted]) if final else 0
         probe = self._probe(g) if final else None
-        keep, why = judge_run(run.table(measured), min_set_reps=st.min_set_reps, probe=probe)
+        table = run.table(measured)
+        keep, why = judge_run(table, min_set_reps=st.min_set_reps, probe=probe)
+        if self.auto and keep.any():  # the set's profile, from the reps it keeps so far
+            kept = table[keep]
+            bottom = float(np.median(np.concatenate((kept["start_angle_deg"],
+                                                     kept["end_angle_deg"]))))  # fmt: skip
+            choice = choose_exercise(bottom, float(np.median(kept["peak_angle_deg"])), None)
+            if choice.exercise != self._flags.exercise:
+                self._flags = self.requested.with_exercise(choice.exercise)
+            run.profiled = int(keep.sum()) >= st.min_set_reps
         reasons = {i: (kind, reason) for i, kind, reason in why}
         for k, item in enumerate(measured):
             if item.counted and not keep[k]:
