@@ -329,6 +329,27 @@ class _PhoneSourceBase:
     def _no_data_message(self) -> str:
         raise NotImplementedError
 
+    async def _close(self) -> None:
+        """Release the server or client (idempotent)."""
+
+    async def _started(self) -> None:
+        """The end of ``__aenter__``: wait for the first samples, closing on failure."""
+        try:
+            await self._wait_first()
+        except BaseException:
+            await self._close()
+            raise
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+        await self._close()
+        self._emit(LinkState.CLOSED, "stopped the phone source")
+
     async def blocks(self) -> AsyncIterator[SampleBlock]:
         first, self._pending = self._pending, None
         if first is not None:
@@ -448,22 +469,8 @@ class SensorLoggerSource(_PhoneSourceBase):
             self.device = FoundDevice(f"{self.host}:{self.port}", "Sensor Logger", 0, ())
         self._runner = runner
         self._emit(LinkState.CONNECTING, f"waiting for Sensor Logger: push URL {self.urls()[0]}")
-        try:
-            await self._wait_first()
-        except BaseException:
-            await self._close()
-            raise
+        await self._started()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-        await self._close()
-        self._emit(LinkState.CLOSED, "stopped listening for the phone")
 
     async def _close(self) -> None:
         if self._runner is not None:
@@ -588,22 +595,8 @@ class PhyphoxSource(_PhoneSourceBase):
         )
         self._emit(LinkState.CONNECTING, f"connecting to phyphox at {self.url}")
         self._poller = asyncio.create_task(self._poll(), name="imu-phyphox-poll")
-        try:
-            await self._wait_first()
-        except BaseException:
-            await self._close()
-            raise
+        await self._started()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-        await self._close()
-        self._emit(LinkState.CLOSED, "stopped polling phyphox")
 
     async def _close(self) -> None:
         if self._poller is not None:
