@@ -91,6 +91,8 @@ _AGREE_DEG = 20.0
 #: share of the rotation about one axis, and a fitted radius that is a leg's (0.45–1.3 m)
 _CENTRIPETAL_MIN_S = 10.0
 _CLEAN_SWING = 0.9
+#: an x axis this far from square to the swing axis is not the shank, °
+_SQUARE_DEG = 35.0
 #: a found direction this close to ±x is the documented mounting, °
 _DOCUMENTED_CONE_DEG = 15.0
 #: … and this close when only the centripetal cue says otherwise (knee or hip abduction
@@ -192,10 +194,13 @@ def find_shank_axis(
 
     The answer is the hanging direction (3) where there is one — within a few degrees of the
     shank on a straight standing leg — else the centripetal one (2); with neither (a still leg,
-    the live path's first second) the documented ``±x`` by its median reading. When the answer
-    lies within :data:`_DOCUMENTED_CONE_DEG` of ``±x`` the documented axis is used, so that a
-    sensor mounted as the README says is analysed exactly as before. ``confidence`` says how
-    many cues agree. :func:`refine_shank` then measures a found direction on the reps.
+    less than :data:`_CENTRIPETAL_MIN_S` of swinging, the live path's first second) the
+    documented ``±x`` by its median reading. The documented axis is also kept when the answer
+    lies within :data:`_DOCUMENTED_CONE_DEG` of ``±x`` (:data:`_DOCUMENTED_WIDE_CONE_DEG` for a
+    centripetal pull that is not a clean swing), and when only such a pull speaks against an x
+    axis that is square to the swing, so that a sensor mounted as the README says is analysed
+    exactly as before. ``confidence`` says how the cues agree. :func:`refine_shank` then
+    measures a found direction on the reps.
     """
     n = acc_g.shape[0]
     if n == 0:
@@ -220,7 +225,7 @@ def find_shank_axis(
         if p is not None:
             p = p - (p @ swing) * swing
             radius = float(np.linalg.norm(p))
-            if radius > 0.05:
+            if radius > 0.1:  # a pivot well away from the sensor (not a still, jiggled leg)
                 centripetal = _unit(p)
     hanging: FloatArray | None = None
     hang_s = 0.0
@@ -235,8 +240,8 @@ def find_shank_axis(
     if hanging is not None:
         found, cue = hanging, "hanging"
         cues.append(f"the leg hanging still for {hang_s:.0f} s")
-    elif centripetal is not None and planar >= _CLEAN_SWING and 0.45 <= radius <= 1.3:
-        found, cue = centripetal, "centripetal"  # alone: only a clean swing of a whole leg
+    elif centripetal is not None:
+        found, cue = centripetal, "centripetal"
     else:
         # nothing to go by (a still leg, a second of data): the documented axis, by the sign
         # its median reading gives
@@ -248,12 +253,20 @@ def find_shank_axis(
         cues.append(f"the swing axis ({100 * planar:.0f} % of the rotation, {off:.0f}° off square)")
     agree = centripetal is not None and _angle_deg(found, centripetal) < _AGREE_DEG
     confidence = "high" if cue == "hanging" and agree else "medium"
+    # the documented axis is kept unless the data contradict it: a shank is square to the axis
+    # it swings about, so an x axis far from square (over _SQUARE_DEG) cannot be the shank; a
+    # centripetal pull alone (no hanging leg, not a clean swing) overrules only such an x axis
+    x_off = 0.0 if swing is None else abs(90.0 - _angle_deg(np.array([1.0, 0.0, 0.0]), swing))
+    x_square = x_off <= _SQUARE_DEG
+    clean = cue == "hanging" or (planar >= _CLEAN_SWING and 0.45 <= radius <= 1.3)
     for name in ("+x", "-x"):
         col, sign = _AXES[name]
         axis = np.zeros(3)
         axis[col] = sign
         off = _angle_deg(found, axis)
-        if off <= (_DOCUMENTED_CONE_DEG if cue == "hanging" else _DOCUMENTED_WIDE_CONE_DEG):
+        cone = _DOCUMENTED_CONE_DEG if clean else _DOCUMENTED_WIDE_CONE_DEG
+        keep = off <= cone or (x_square and not clean and off <= 90.0)
+        if keep:
             note = None
             if name == "-x":
                 note = (
