@@ -94,7 +94,7 @@ _CLEAN_SWING = 0.9
 #: an x axis this far from square to the swing axis is not the shank, °
 _SQUARE_DEG = 35.0
 #: a found direction this close to ±x is the documented mounting, °
-_DOCUMENTED_CONE_DEG = 15.0
+_DOCUMENTED_CONE_DEG = 20.0
 #: … and this close when only the centripetal cue says otherwise (knee or hip abduction
 #: exercises bend its direction), °
 _DOCUMENTED_WIDE_CONE_DEG = 30.0

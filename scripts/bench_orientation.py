@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         documented = Tally.total(s[0] for s in sims)
         turned = Tally.total(s[1] for s in sims)
         ok = compare("Simulated sessions", documented, turned, ("documented", "any way"))
-        for line in [*documented.failures, *turned.failures][:10]:
+        for line in [*documented.failures, *(f"turned: {x}" for x in turned.failures)][:16]:
             print(f"    miss: {line}")
         folders = {
             "sim-independent": sorted((args.shared / "datasets" / "sim-independent").glob("*.csv")),

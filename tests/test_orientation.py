@@ -69,13 +69,12 @@ def test_a_turned_sensor_gives_the_documented_reps(seed: int) -> None:
     assert b.shank_axis.startswith("found (")
     assert any("shank axis found from the recording" in n and "confidence" in n for n in b.notes)
     assert [s.rep_count for s in b.sets] == [s.rep_count for s in a.sets] == [8, 8]
-    ra = [r for s in a.sets for r in s.reps]
-    rb = [r for s in b.sets for r in s.reps]
-    for x, y in zip(ra, rb, strict=True):
-        assert abs(x.start_s - y.start_s) < 0.1 and abs(x.top_start_s - y.top_start_s) < 0.1
-    # peaks: against the truth, about as close (one session; the benchmark has the figures)
+    # against the truth, about as close (one session; the benchmark has the figures)
     ta = score(a, truth_from_dict(plain.truth))
     tb = score(b, truth_from_dict(turned.truth))
+    assert tb.reps_found == ta.reps_found and tb.reps_phantom == ta.reps_phantom == 0
+    for phase in ("concentric_s", "top_hold_s", "eccentric_s"):
+        assert tb.phase_mae_s(phase) < ta.phase_mae_s(phase) + 0.05
     assert tb.peak_mae_deg < ta.peak_mae_deg + 1.5
     # the direction found lies within a few degrees of the true shank
     axes = np.array(turned.truth["sensor"]["mount_matrix"])

@@ -92,8 +92,9 @@ def test_merger_takes_every_sample_once_whatever_the_order() -> None:
     assert m.stats.duplicates == 4 * 20  # the four batches sent twice
     assert m.stats.late == 0  # none later than the reorder window
     assert m.stats.released + m.stats.unmatched == 400  # every gyroscope sample, once
-    np.testing.assert_allclose(np.concatenate([b.gyro_dps for b in out])[:, 2],
-                               np.degrees(t[np.isin(t - t[0], times)]))  # fmt: skip
+    np.testing.assert_allclose(
+        np.concatenate([b.gyro_dps for b in out])[:, 2], np.degrees(t[np.isin(t - t[0], times)])
+    )
     # a batch later than the window is counted as late, not slipped in out of order
     m.add("gyro", t[:5], gyro[:5])  # already released: duplicates
     m.add("gyro", t[:5] + 0.001, gyro[:5])  # new instants, too late
@@ -107,10 +108,27 @@ def test_sensorlogger_push_through_real_http(
     token = "test-token-123"
     csv = tmp_path / "phone.csv"
     thread, result = _record_in_thread(
-        ["record", "--phone", "sensorlogger", "--listen", f"127.0.0.1:{port}", "--token", token,
-         "--out", str(csv), "--view", "off", "--audio", "quiet", "--no-plots",
-         "--max-duration-s", "11", "--reconnect-timeout-s", "30"]
-    )  # fmt: skip
+        [
+            "record",
+            "--phone",
+            "sensorlogger",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--token",
+            token,
+            "--out",
+            str(csv),
+            "--view",
+            "off",
+            "--audio",
+            "quiet",
+            "--no-plots",
+            "--max-duration-s",
+            "11",
+            "--reconnect-timeout-s",
+            "30",
+        ]
+    )
     batches = sensorlogger_push_batches(samples, batch_s=0.2)
     dropped = {12, 13}  # lost on the Wi-Fi
     sent_gyro: set[int] = set()
@@ -181,6 +199,11 @@ def test_sensorlogger_push_through_real_http(
     # partner lies beyond them (a gyroscope sample is never paired across a gap)
     assert lost.shape[0] <= 2 + len(gaps), (lost - t0_ns) / 1e9
     assert len(rec) == sent.shape[0] - lost.shape[0]
+    print(
+        f"\nsensorlogger: {sent.shape[0]} gyroscope samples arrived, {len(rec)} recorded once "
+        f"each, {lost.shape[0]} at stream/gap edges unpaired, "
+        f"{sum(g['missing_samples'] for g in gaps)} reported missing in {len(gaps)} gap(s)"
+    )
     assert gaps and sum(g["missing_samples"] for g in gaps) >= 18  # 2 batches of 10 at 50 Hz
     assert (csv.with_suffix("") / "summary.json").exists()
     printed = capsys.readouterr().out
@@ -281,9 +304,23 @@ def test_phyphox_remote_access_through_real_http(tmp_path: Path, samples: PhoneS
     csv = tmp_path / "phyphox.csv"
     try:
         code = main(
-            ["record", "--phone", "phyphox", "--url", f"http://127.0.0.1:{port}", "--out",
-             str(csv), "--view", "off", "--audio", "quiet", "--no-plots", "--max-duration-s", "10"]
-        )  # fmt: skip
+            [
+                "record",
+                "--phone",
+                "phyphox",
+                "--url",
+                f"http://127.0.0.1:{port}",
+                "--out",
+                str(csv),
+                "--view",
+                "off",
+                "--audio",
+                "quiet",
+                "--no-plots",
+                "--max-duration-s",
+                "10",
+            ]
+        )
     finally:
         stop["fn"]()
         server.join(10)
@@ -293,6 +330,10 @@ def test_phyphox_remote_access_through_real_http(tmp_path: Path, samples: PhoneS
     expected = released[released <= rec.time_s[-1] + 1e-9]
     assert np.all(np.diff(rec.time_s) > 0)  # no sample twice despite the overlapping answers
     assert len(rec) >= expected.shape[0] - 2  # none lost despite the failed answers
+    print(
+        f"\nphyphox: {expected.shape[0]} samples served up to the end, {len(rec)} recorded, "
+        f"{fake.gets} polls (every 9th failed, every 13th garbled, answers overlapping)"
+    )
     assert rec.metadata["source_app"] == "phyphox"
     events = _events(csv.with_suffix(""))
     assert not [e for e in events if e["event"] == "gap"]  # a pause in phyphox loses nothing

@@ -248,6 +248,8 @@ def is_phone_export(path: str | os.PathLike[str]) -> bool:
             return any(_is_phone_head(h) for h in heads) and not any(
                 "time_s" in _header(h.decode("utf-8", "replace")) for h in heads
             )
+        if not p.is_file():  # a pipe, a device, stdin ("-"), nothing: never opened here
+            return False
     except OSError:
         return False
     head = _head(p)
