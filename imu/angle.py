@@ -22,6 +22,7 @@ the live path: the same VQF state fed chunk by chunk gives the same θ as the ba
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -35,11 +36,14 @@ from imu.errors import ImuError
 __all__ = [
     "AngleEstimator",
     "LegAngle",
+    "ShankAxis",
     "ankle_position",
     "estimate_leg_angle",
+    "find_shank_axis",
     "refine_shank",
     "resolve_shank_axis",
     "rotation_radius_m",
+    "shank_axis_of",
     "static_theta",
 ]
 
@@ -66,6 +70,34 @@ _VQF_PARAMS = {
     "restMinT": 0.5,
     "biasSigmaInit": _BIAS_SIGMA_INIT_DPS,
 }
+#: the shank axis finder: rates that count as swinging, °/s, and at least this long of them, s
+_SWING_MIN_DPS = 30.0
+_SWING_MIN_S = 1.0
+#: still samples: rate below this, °/s, and |a| within this of 1 g
+_STILL_MAX_DPS = 8.0
+_STILL_MAX_G = 0.08
+#: hanging: still readings within this of the centripetal direction's opposite (then within the
+#: wider cone), °, for at least this long, s; within the narrow cone of the reps' own direction
+_HANG_CONE_DEG = 15.0
+_HANG_WIDE_CONE_DEG = 35.0
+_HANG_REPS_CONE_DEG = 8.0
+_HANG_MIN_S = 2.0
+#: readings within this of each other form a cluster (the hanging posture's), °
+_CLUSTER_DEG = 4.0
+#: the hanging and centripetal directions agree within this (high confidence), °
+_AGREE_DEG = 20.0
+#: the centripetal cue needs this long of swinging, s; without it (a leg that hardly moves) the
+#: documented axis is kept. Alone (no hanging leg to confirm it) it needs a clean swing: this
+#: share of the rotation about one axis, and a fitted radius that is a leg's (0.45–1.3 m)
+_CENTRIPETAL_MIN_S = 10.0
+_CLEAN_SWING = 0.9
+#: an x axis this far from square to the swing axis is not the shank, °
+_SQUARE_DEG = 35.0
+#: a found direction this close to ±x is the documented mounting, °
+_DOCUMENTED_CONE_DEG = 20.0
+#: … and this close when only the centripetal cue says otherwise (knee or hip abduction
+#: exercises bend its direction), °
+_DOCUMENTED_WIDE_CONE_DEG = 30.0
 #: |mean(u × up)| below this (the leg within ~15° of vertical on average) does not fix the axis
 _AXIS_MIN_STRENGTH = 0.25
 #: samples fed to the orientation filter at a time by the batch function
@@ -97,32 +129,276 @@ class LegAngle:
     #: shank direction can be refined without running the orientation filter again
     up: FloatArray = field(default_factory=lambda: np.zeros((0, 3)), repr=False)
     gyro_c_dps: FloatArray = field(default_factory=lambda: np.zeros((0, 3)), repr=False)
+    #: the shank axis is a sensor axis (documented mounting or override); False: found from the
+    #: data for a sensor turned any way (then the sensor's own +z says nothing about the skin)
+    shank_documented: bool = True
+    #: what fixed a found shank direction (see :class:`ShankAxis`)
+    shank_cue: str = "axis"
 
 
-def resolve_shank_axis(acc_g: FloatArray, shank_axis: str) -> tuple[str, FloatArray, str | None]:
-    """Pick the shank axis. ``auto`` means ``+x`` unless the data show it points up the leg.
+@dataclass(frozen=True)
+class ShankAxis:
+    """The sensor direction taken as the shank's (toward the foot), and why."""
 
-    Returns the axis name, its unit vector and a note when it was flipped.
+    name: str  #: ``+x`` … ``-z`` for a sensor axis, ``found`` for a direction from the data
+    vector: FloatArray  #: unit vector in sensor axes
+    #: a sensor axis: the documented mounting (the data agree, or say it is upside down) or an
+    #: override; False: an arbitrary orientation, found from the recording
+    documented: bool
+    confidence: str  #: ``given``, ``high``, ``medium`` or ``low``
+    note: str | None = None
+    #: what fixed the direction: ``axis`` (a sensor axis), ``hanging``, ``centripetal``, ``start``
+    cue: str = "axis"
+
+    @property
+    def label(self) -> str:
+        """For summaries: the axis name, or the found direction's components."""
+        if self.name != "found":
+            return self.name
+        x, y, z = (float(c) for c in self.vector)
+        return f"found ({x:+.3f}, {y:+.3f}, {z:+.3f})"
+
+
+def _unit(v: FloatArray) -> FloatArray:
+    return np.asarray(v / np.linalg.norm(v), dtype=np.float64)
+
+
+def _angle_deg(a: FloatArray, b: FloatArray) -> float:
+    c = float(a @ b) / float(np.linalg.norm(a) * np.linalg.norm(b))
+    return math.degrees(math.acos(max(-1.0, min(1.0, c))))
+
+
+def find_shank_axis(
+    acc_g: FloatArray,
+    gyro_dps: FloatArray,
+    *,
+    sampling_rate_hz: float,
+    time_s: FloatArray | None = None,
+    up: FloatArray | None = None,
+) -> ShankAxis:
+    """The shank's direction (toward the foot) in sensor axes, from the recording itself.
+
+    Three cues, each independent of how the sensor is turned on the leg:
+
+    1. **the swing axis** ``h``: the principal axis of the angular rate while the leg turns
+       faster than :data:`_SWING_MIN_DPS` (reps, walking and swings all turn the shank about the
+       hip's or knee's mediolateral axis); the shank is perpendicular to it;
+    2. **the centripetal direction**: a point on a segment turning about ``h`` accelerates by
+       ``−ω²·p + α·(h × p)``; the fit of that (:func:`ankle_position`, over every fast-turning
+       sample, with the gravity direction ``up`` from the orientation filter) points from the
+       pivot to the sensor: down the shank. It needs ``up`` and ``time_s``;
+    3. **gravity when the leg hangs still** (standing, sitting, hanging on the machine): the
+       still samples whose reading lies within :data:`_HANG_CONE_DEG` of the centripetal
+       direction's opposite (or, without one, all still samples) give the shank as the
+       opposite of their median reading.
+
+    The answer is the hanging direction (3) where there is one — within a few degrees of the
+    shank on a straight standing leg — else the centripetal one (2); with neither (a still leg,
+    less than :data:`_CENTRIPETAL_MIN_S` of swinging, the live path's first second) the
+    documented ``±x`` by its median reading. The documented axis is also kept when the answer
+    lies within :data:`_DOCUMENTED_CONE_DEG` of ``±x`` (:data:`_DOCUMENTED_WIDE_CONE_DEG` for a
+    centripetal pull that is not a clean swing), and when only such a pull speaks against an x
+    axis that is square to the swing, so that a sensor mounted as the README says is analysed
+    exactly as before. ``confidence`` says how the cues agree. :func:`refine_shank` then
+    measures a found direction on the reps.
     """
+    n = acc_g.shape[0]
+    if n == 0:
+        return ShankAxis("+x", np.array([1.0, 0.0, 0.0]), True, "low", None)
+    norm = np.linalg.norm(acc_g, axis=1)
+    rate = np.linalg.norm(gyro_dps, axis=1)
+    moving = (rate > _SWING_MIN_DPS) & (norm < 3.0)
+    swing: FloatArray | None = None
+    planar = 0.0
+    if int(moving.sum()) >= max(20, int(_SWING_MIN_S * sampling_rate_hz)):
+        w = gyro_dps[moving]
+        values, vectors = np.linalg.eigh(w.T @ w)
+        swing = np.asarray(vectors[:, -1], dtype=np.float64)
+        planar = float(values[-1] / max(values.sum(), 1e-12))
+    centripetal: FloatArray | None = None
+    radius = 0.0
+    enough = int(moving.sum()) >= _CENTRIPETAL_MIN_S * sampling_rate_hz
+    if swing is not None and up is not None and time_s is not None and enough:
+        p = ankle_position(
+            time_s, acc_g, up, gyro_dps, np.broadcast_to(swing, (n, 3)), moving, min_rate_dps=0.0
+        )
+        if p is not None:
+            p = p - (p @ swing) * swing
+            radius = float(np.linalg.norm(p))
+            if radius > 0.1:  # a pivot well away from the sensor (not a still, jiggled leg)
+                centripetal = _unit(p)
+    hanging: FloatArray | None = None
+    hang_s = 0.0
+    for cone in (_HANG_CONE_DEG, _HANG_WIDE_CONE_DEG) if centripetal is not None else ():
+        found_hang = hanging_direction(
+            acc_g, gyro_dps, sampling_rate_hz=sampling_rate_hz, near=centripetal, cone_deg=cone
+        )
+        if found_hang is not None:
+            hanging, hang_s = found_hang
+            break
+    cues: list[str] = []
+    if hanging is not None:
+        found, cue = hanging, "hanging"
+        cues.append(f"the leg hanging still for {hang_s:.0f} s")
+    elif centripetal is not None:
+        found, cue = centripetal, "centripetal"
+    else:
+        # nothing to go by (a still leg, a second of data): the documented axis, by the sign
+        # its median reading gives
+        return shank_axis_of(acc_g, "auto")
+    if centripetal is not None:
+        cues.append(f"the centripetal pull ({_angle_deg(found, centripetal):.0f}° apart)")
+    if swing is not None:
+        off = abs(90.0 - _angle_deg(found, swing))
+        cues.append(f"the swing axis ({100 * planar:.0f} % of the rotation, {off:.0f}° off square)")
+    agree = centripetal is not None and _angle_deg(found, centripetal) < _AGREE_DEG
+    confidence = "high" if cue == "hanging" and agree else "medium"
+    # the documented axis is kept unless the data contradict it: a shank is square to the axis
+    # it swings about, so an x axis far from square (over _SQUARE_DEG) cannot be the shank; a
+    # centripetal pull alone (no hanging leg, not a clean swing) overrules only such an x axis
+    x_off = 0.0 if swing is None else abs(90.0 - _angle_deg(np.array([1.0, 0.0, 0.0]), swing))
+    x_square = x_off <= _SQUARE_DEG
+    clean = cue == "hanging" or (planar >= _CLEAN_SWING and 0.45 <= radius <= 1.3)
+    for name in ("+x", "-x"):
+        col, sign = _AXES[name]
+        axis = np.zeros(3)
+        axis[col] = sign
+        off = _angle_deg(found, axis)
+        cone = _DOCUMENTED_CONE_DEG if clean else _DOCUMENTED_WIDE_CONE_DEG
+        keep = off <= cone or (x_square and not clean and off <= 90.0)
+        if keep:
+            note = None
+            if name == "-x":
+                note = (
+                    f"the sensor's x axis points up the leg (the recording's shank direction is "
+                    f"{off:.0f}° from -x); using -x as the shank axis"
+                )
+            return ShankAxis(name, axis, True, confidence, note)
+    how = ", ".join(cues) if cues else "gravity at the start only (the leg assumed to hang)"
+    x, y, z = found
+    note = (
+        f"shank axis found from the recording: ({x:+.2f}, {y:+.2f}, {z:+.2f}) in sensor axes, "
+        f"{confidence} confidence — from {how}"
+    )
+    return ShankAxis("found", found, False, confidence, note, cue)
+
+
+def hanging_direction(
+    acc_g: FloatArray,
+    gyro_dps: FloatArray,
+    *,
+    sampling_rate_hz: float,
+    near: FloatArray | None,
+    cone_deg: float,
+) -> tuple[FloatArray, float] | None:
+    """The shank's direction while the leg hangs still (the opposite of the still readings'
+    densest direction), among readings within ``cone_deg`` of ``near`` (any, if None), and how
+    long the leg hung there, s. None with less than :data:`_HANG_MIN_S` of such readings."""
+    norm = np.linalg.norm(acc_g, axis=1)
+    rate = np.linalg.norm(gyro_dps, axis=1)
+    still = (rate < _STILL_MAX_DPS) & (np.abs(norm - 1.0) < _STILL_MAX_G)
+    if not still.any():
+        return None
+    down = -acc_g[still] / norm[still, None]
+    if near is not None:
+        down = down[down @ near > math.cos(math.radians(cone_deg))]
+    if down.shape[0] / sampling_rate_hz < _HANG_MIN_S:
+        return None
+    direction, count = _densest_direction(down)
+    if count / sampling_rate_hz < _HANG_MIN_S:
+        return None
+    return direction, count / sampling_rate_hz
+
+
+def _toward(u: FloatArray, target: FloatArray, axis: FloatArray, *, limit_rad: float) -> FloatArray:
+    """``u`` turned about ``axis`` toward ``target``'s direction in the plane normal to it, by at
+    most ``limit_rad``."""
+    h = _unit(axis)
+    a = u - (u @ h) * h
+    b = target - (target @ h) * h
+    if np.linalg.norm(a) < 1e-9 or np.linalg.norm(b) < 1e-9:
+        return u
+    a, b = _unit(a), _unit(b)
+    turn = math.atan2(float(np.cross(a, b) @ h), float(a @ b))
+    turn = max(-limit_rad, min(limit_rad, turn))
+    c, s = math.cos(turn), math.sin(turn)
+    rotated = u * c + np.cross(h, u) * s + h * float(h @ u) * (1.0 - c)  # Rodrigues
+    return _unit(rotated)
+
+
+def _densest_direction(directions: FloatArray) -> tuple[FloatArray, int]:
+    """The direction most readings cluster around (standing, hanging on the machine: within a
+    few degrees of vertical), not their median (sitting tilts the shank 5–25° forward, and a
+    long sit would pull a median off): the reading with the most others within
+    :data:`_CLUSTER_DEG` (on at most 1500 of them), then the median of those near it. Returns
+    the direction and how many readings are near it."""
+    n = directions.shape[0]
+    pick = directions[:: max(1, n // 1500)]
+    near_cos = math.cos(math.radians(_CLUSTER_DEG))
+    counts = np.count_nonzero(pick @ pick.T > near_cos, axis=1)
+    mode = pick[int(np.argmax(counts))]
+    near = directions[directions @ mode > near_cos]
+    return _unit(np.median(near, axis=0)), int(near.shape[0])
+
+
+def resolve_shank_axis(
+    acc_g: FloatArray,
+    shank_axis: str,
+    *,
+    gyro_dps: FloatArray | None = None,
+    sampling_rate_hz: float | None = None,
+    time_s: FloatArray | None = None,
+    up: FloatArray | None = None,
+) -> tuple[str, FloatArray, str | None]:
+    """Pick the shank axis: the name, its unit vector and a note (or None).
+
+    ``auto``: found from the data by :func:`find_shank_axis` when the rates are given (the
+    documented ``±x`` whenever the data agree with it), else ``+x`` unless the median reading
+    along it says it points up the leg. Any other value is an override naming a sensor axis.
+    """
+    axis = shank_axis_of(
+        acc_g,
+        shank_axis,
+        gyro_dps=gyro_dps,
+        sampling_rate_hz=sampling_rate_hz,
+        time_s=time_s,
+        up=up,
+    )
+    return axis.label if axis.name == "found" else axis.name, axis.vector, axis.note
+
+
+def shank_axis_of(
+    acc_g: FloatArray,
+    shank_axis: str,
+    *,
+    gyro_dps: FloatArray | None = None,
+    sampling_rate_hz: float | None = None,
+    time_s: FloatArray | None = None,
+    up: FloatArray | None = None,
+) -> ShankAxis:
+    """:func:`resolve_shank_axis` with the whole :class:`ShankAxis`."""
     if shank_axis == "auto":
+        if gyro_dps is not None and sampling_rate_hz is not None and acc_g.shape[0]:
+            return find_shank_axis(
+                acc_g, gyro_dps, sampling_rate_hz=sampling_rate_hz, time_s=time_s, up=up
+            )
         col, sign = _AXES["+x"]
         median = float(np.median(acc_g[:, col])) if acc_g.shape[0] else 0.0
         if median > _FLIP_MEDIAN_G:
             vec = np.zeros(3)
             vec[col] = -1.0
-            return (
-                "-x",
-                vec,
+            note = (
                 f"the sensor's x axis reads {median:+.2f} g on median, so it points up the leg; "
-                "using -x as the shank axis",
+                "using -x as the shank axis"
             )
+            return ShankAxis("-x", vec, True, "medium", note)
         shank_axis = "+x"
     if shank_axis not in _AXES:
         raise ImuError(f"unknown shank axis {shank_axis!r}")
     col, sign = _AXES[shank_axis]
     vec = np.zeros(3)
     vec[col] = sign
-    return shank_axis, vec, None
+    return ShankAxis(shank_axis, vec, True, "given", None)
 
 
 def static_theta(
@@ -324,9 +600,6 @@ def estimate_leg_angle(
     if n < 2:
         raise ImuError("a recording needs at least two samples to estimate the leg angle")
     notes: list[str] = []
-    axis_name, shank, note = resolve_shank_axis(acc_g, shank_axis)
-    if note:
-        notes.append(note)
     runner = _VqfRunner(sampling_rate_hz, max_bridge_s)
     # in chunks, so that the filter's own copies of the data stay small on long recordings
     up = np.empty((n, 3))
@@ -337,18 +610,25 @@ def estimate_leg_angle(
         up[i0:i1], bias = runner.update(time_s[i0:i1], acc_g[i0:i1], gyro_dps[i0:i1])
         np.subtract(gyro_dps[i0:i1], bias, out=gyro_c[i0:i1])
         bias_sum += bias.sum(axis=0)
-    return _sagittal(
+    # the gravity direction does not depend on which sensor axis is the shank's: find it now
+    axis = shank_axis_of(
+        acc_g, shank_axis, gyro_dps=gyro_c, sampling_rate_hz=sampling_rate_hz, time_s=time_s, up=up
+    )
+    if axis.note:
+        notes.append(axis.note)
+    angle = _sagittal(
         time_s,
         up,
         gyro_c,
-        shank,
-        axis_name,
+        axis.vector,
+        axis.label,
         sampling_rate_hz=sampling_rate_hz,
         hip_line_offset_deg=hip_line_offset_deg,
         hip_line_segment_s=hip_line_segment_s,
         gyro_bias_dps=bias_sum / n,
         notes=notes,
     )
+    return dataclasses.replace(angle, shank_documented=axis.documented, shank_cue=axis.cue)
 
 
 def _sagittal(
@@ -485,7 +765,8 @@ def refine_shank(
     )
     if p is None:
         return None
-    p = p - np.array([0.0, 0.0, sensor_offset_m])
+    if angle.shank_documented:  # the board lies flat: its +z is the skin's normal
+        p = p - np.array([0.0, 0.0, sensor_offset_m])
     radius = float(np.linalg.norm(p))
     if not 0.45 <= radius <= 1.3:
         return None
@@ -493,13 +774,28 @@ def refine_shank(
     off = math.degrees(math.acos(min(1.0, float(u @ angle.shank))))
     if off > max_misalignment_deg:
         return None
+    if not angle.shank_documented:
+        # the fit points at the sensor, which sits on the skin about sensor_offset_m off the
+        # shank's axis in a direction unknown for a sensor turned any way: the shank lies
+        # within atan(offset / radius) of u in the swing plane. Where the leg hung still near u
+        # (standing, hanging on the machine) the hanging leg says where within that bound.
+        hang = hanging_direction(
+            acc_g,
+            angle.gyro_c_dps,
+            sampling_rate_hz=sampling_rate_hz,
+            near=u,
+            cone_deg=_HANG_REPS_CONE_DEG,
+        )
+        if hang is not None:
+            bound = math.atan2(sensor_offset_m, radius)
+            u = _toward(u, hang[0], axes[idx // block].mean(axis=0), limit_rad=bound)
     base_offset = 0.0 if hip_line_segment_s is not None else angle.hip_line_offset_deg
     notes = [
         *angle.notes,
         f"shank direction measured from the reps: {off:.1f}° off the sensor's "
         f"{angle.shank_axis} axis; ankle {radius:.2f} m from the hip",
     ]
-    return _sagittal(
+    refined = _sagittal(
         angle.time_s,
         angle.up,
         angle.gyro_c_dps,
@@ -511,6 +807,9 @@ def refine_shank(
         gyro_bias_dps=angle.gyro_bias_dps,
         notes=[n for n in notes if not n.startswith("hip line set from")],
         ankle_radius_m=radius,
+    )
+    return dataclasses.replace(
+        refined, shank_documented=angle.shank_documented, shank_cue=angle.shank_cue
     )
 
 

@@ -25,6 +25,7 @@ from imu.errors import ImuError, os_error_line
 
 COMMANDS = (
     "analyze",
+    "import",
     "simulate",
     "record",
     "replay",
@@ -34,6 +35,8 @@ COMMANDS = (
     "scan",
     "profiles",
 )
+#: commands whose module name differs from the command (``import`` is a Python keyword)
+_MODULES = {"import": "import_"}
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # bad input, bad settings, sensor trouble
@@ -50,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        module = importlib.import_module(f"imu.commands.{name}")
+        module = importlib.import_module(f"imu.commands.{_MODULES.get(name, name)}")
         module.register(sub)
         # also after the command (``imu analyze … --debug``); SUPPRESS keeps ``imu --debug …``
         sub.choices[name].add_argument(
@@ -98,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = arguments  # recorded in each output folder's run.json
     debug = bool(getattr(args, "debug", False))
     prefix = f"imu {args.command}"
-    module = importlib.import_module(f"imu.commands.{args.command}")
+    module = importlib.import_module(f"imu.commands.{_MODULES.get(args.command, args.command)}")
     try:
         return int(module.run(args))
     except ImuError as exc:

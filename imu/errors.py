@@ -81,3 +81,7 @@ def os_error_line(exc: OSError) -> str:
     if exc.filename2 is not None:
         where = f"{os.fsdecode(exc.filename)} → {os.fsdecode(exc.filename2)}: "
     return f"{where}{os_reason(exc)}"
+
+
+class PhoneExportError(ImuError):
+    """A phone app's export (or live stream) cannot be turned into a recording."""

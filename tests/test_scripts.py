@@ -54,3 +54,13 @@ def test_fuzz_quick() -> None:
 def test_bench_batch_quick() -> None:
     out = _run("bench_batch.py", "--quick")
     assert "batch ratio:" in out and "one after another" in out
+
+
+def test_bench_orientation_quick(shared_dir: Path) -> None:
+    out = _run("bench_orientation.py", "--quick", "--shared", str(shared_dir))
+    assert "Simulated sessions: 4 session(s)" in out
+    assert "peak_mae_deg" in out and "sim-independent" in out
+
+
+def test_make_phone_samples_check() -> None:
+    assert "sample exports are current" in _run("make_phone_samples.py", "--check")

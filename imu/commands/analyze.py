@@ -134,7 +134,10 @@ def register(sub: Any) -> None:
         ),
     )
     p.add_argument(
-        "recording", nargs="*", help="recording CSV(s) or folder(s) (default: the built-in demo)"
+        "recording",
+        nargs="*",
+        help="recording CSV(s) or folder(s) (default: the built-in demo), or a phone app's "
+        "export (Sensor Logger, phyphox: the paths of one recording, as `imu import` takes them)",
     )
     p.add_argument("--out", metavar="DIR", default="out", help="output folder (default: out)")
     add_chart_arguments(p)
@@ -174,6 +177,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--jobs {args.jobs}: expected at least 1")
     options = output_options(args)
     inputs = list(args.recording)
+    if inputs and all(_is_phone(p) for p in inputs):
+        return _run_phone(inputs, settings, options, args)
     if len(inputs) > 1 or (inputs and _is_folder(inputs[0])):
         return _run_many(inputs, settings, options, args)
     if inputs:
@@ -187,6 +192,40 @@ def run(args: argparse.Namespace) -> int:
         result, written, session_id = analyze_to_folder(path, out, settings, options, progress=say)
     if not args.quiet:
         print_report(result, Path(args.out), len(written))
+        if session_id is not None:
+            print(f"history: session {session_id} (`imu history`)")
+    return 0
+
+
+#: the recording a phone export becomes, written into the output folder and analysed there
+IMPORTED_CSV = "imported.csv"
+
+
+def _is_phone(path: str) -> bool:
+    from imu.phone import is_phone_export
+
+    return is_phone_export(path)
+
+
+def _run_phone(inputs: list[str], settings: Any, options: Any, args: argparse.Namespace) -> int:
+    """A phone app's export (one recording, possibly in two files): imported as ``imu import``
+    does into ``OUT/imported.csv`` (its metadata names the originals and their SHA-256), then
+    analysed like any recording."""
+    from imu.batch import analyze_to_folder
+    from imu.phone import load_phone_export
+    from imu.recording import write_recording
+
+    imported = load_phone_export(inputs)
+    out = check_output_dir(args.out)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    csv = write_recording(Path(args.out) / IMPORTED_CSV, imported.recording, decimals=6)
+    with _progress(enabled=not args.quiet) as say:
+        result, written, session_id = analyze_to_folder(
+            csv, out, settings, options, progress=say, keep=(IMPORTED_CSV,)
+        )
+    if not args.quiet:
+        print(f"{imported.app} export → {csv}")
+        print_report(result, Path(args.out), len(written) + 1)
         if session_id is not None:
             print(f"history: session {session_id} (`imu history`)")
     return 0

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import math
+import re
 import signal
 import sys
 from datetime import UTC, datetime
@@ -96,6 +97,27 @@ def register(sub: Any) -> None:
     src.add_argument(
         "--seed", type=int, default=None, help="with --simulate: the session's random seed"
     )
+    phone = p.add_argument_group("phone (instead of a BLE sensor)")
+    phone.add_argument(
+        "--phone",
+        choices=("sensorlogger", "phyphox"),
+        help="stream from a phone on the shank: sensorlogger (the app pushes to a URL imu "
+        "prints) or phyphox (imu polls the phone's remote access at --url)",
+    )
+    phone.add_argument(
+        "--url", metavar="http://PHONE:8080", help="with --phone phyphox: its remote-access URL"
+    )
+    phone.add_argument(
+        "--listen",
+        metavar="ADDR[:PORT]",
+        help="with --phone sensorlogger: address to listen on (default 127.0.0.1:8765; "
+        "0.0.0.0 for a phone on the same Wi-Fi)",
+    )
+    phone.add_argument(
+        "--token",
+        metavar="TEXT",
+        help="with --phone sensorlogger: the session token in the push URL (default: random)",
+    )
     out = p.add_argument_group("output")
     out.add_argument(
         "--out",
@@ -157,6 +179,7 @@ def _check_options(args: argparse.Namespace) -> None:
     positive("--connect-timeout-s", args.connect_timeout_s)
     positive("--reconnect-timeout-s", args.reconnect_timeout_s)
     positive("--max-duration-s", args.max_duration_s, zero_ok=True)
+    _check_phone_options(args)
     if args.simulate:
         if args.device is not None:
             raise ConfigError("--device and --simulate: choose one (a sensor or the virtual one)")
@@ -174,6 +197,97 @@ def _check_options(args: argparse.Namespace) -> None:
             raise ConfigError("--speed applies to --simulate only (a sensor streams in real time)")
         if args.seed is not None:
             raise ConfigError("--seed applies to --simulate only")
+
+
+#: Sensor Logger's listening port unless --listen names one
+DEFAULT_PHONE_PORT = 8765
+#: with --phone sensorlogger, wait at least this long for the first batch (typing the URL), s
+PHONE_CONNECT_MIN_S = 120.0
+
+
+def _check_phone_options(args: argparse.Namespace) -> None:
+    phone = getattr(args, "phone", None)
+    if phone is None:
+        for name in ("url", "listen", "token"):
+            if getattr(args, name, None) is not None:
+                raise ConfigError(f"--{name} applies to --phone only")
+        return
+    for name, flag in (("device", "--device"), ("profile", "--profile")):
+        if getattr(args, name) is not None:
+            raise ConfigError(f"--phone and {flag}: choose one (a phone or a BLE sensor)")
+    if args.simulate:
+        raise ConfigError("--phone and --simulate: choose one")
+    if phone == "phyphox":
+        if not args.url:
+            raise ConfigError("--phone phyphox needs --url http://PHONE:8080 (shown in phyphox)")
+        if not args.url.startswith(("http://", "https://")):
+            raise ConfigError(f"--url {args.url}: expected http://PHONE:PORT")
+        if args.listen is not None or args.token is not None:
+            raise ConfigError("--listen and --token apply to --phone sensorlogger")
+    else:
+        if args.url is not None:
+            raise ConfigError("--url applies to --phone phyphox (Sensor Logger pushes to imu)")
+        _listen_address(args.listen)
+        if args.token is not None and not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", args.token):
+            raise ConfigError("--token: 8–64 letters, digits, '-' or '_'")
+
+
+def _listen_address(text: str | None) -> tuple[str, int]:
+    """``ADDR[:PORT]`` (``[v6]:PORT`` too) → (host, port)."""
+    if not text:
+        return "127.0.0.1", DEFAULT_PHONE_PORT
+    m = re.fullmatch(r"\[([0-9a-fA-F:.]+)\](?::(\d+))?|([^:\[\]]+)(?::(\d+))?", text.strip())
+    if m is None:
+        raise ConfigError(f"--listen {text}: expected ADDR or ADDR:PORT, e.g. 0.0.0.0:8765")
+    host = m.group(1) or m.group(3)
+    port = int(m.group(2) or m.group(4) or DEFAULT_PHONE_PORT)
+    if not 0 < port < 65536:
+        raise ConfigError(f"--listen {text}: port {port} is not 1–65535")
+    return host, port
+
+
+def _phone_factory(args: argparse.Namespace) -> Any:
+    """``factory(on_status) -> SampleSource`` for ``--phone``; prints Sensor Logger's URL."""
+    from imu.phone.live import PhyphoxSource, SensorLoggerSource
+
+    if args.phone == "phyphox":
+
+        def poll(on_status: StatusCallback) -> SampleSource:
+            return PhyphoxSource(
+                args.url,
+                connect_timeout_s=args.connect_timeout_s,
+                reconnect_timeout_s=args.reconnect_timeout_s,
+                on_status=on_status,
+            )
+
+        return poll
+    import secrets
+
+    host, port = _listen_address(args.listen)
+    token = args.token or secrets.token_urlsafe(9)
+
+    def listen(on_status: StatusCallback) -> SampleSource:
+        return SensorLoggerSource(
+            host=host,
+            port=port,
+            token=token,
+            connect_timeout_s=max(args.connect_timeout_s, PHONE_CONNECT_MIN_S),
+            reconnect_timeout_s=args.reconnect_timeout_s,
+            on_status=on_status,
+        )
+
+    if not args.quiet:
+        probe = SensorLoggerSource(host=host, port=port, token=token)
+        print("In Sensor Logger: Settings → Data Streaming → HTTP Push, enable it, URL:")
+        for url in probe.urls():
+            print(f"    {url}")
+        if host.startswith("127.") or host in ("localhost", "::1"):
+            print(
+                "  (listening on this machine only: a phone on Wi-Fi cannot reach it; use "
+                "--listen 0.0.0.0, or forward the port, e.g. adb reverse tcp:"
+                f"{port} tcp:{port})"
+            )
+    return listen
 
 
 def _paths(args: argparse.Namespace) -> tuple[Path, OutputDir]:
@@ -223,6 +337,8 @@ def _source_factory(args: argparse.Namespace, settings: Settings, metadata: dict
     from imu.live.acquire import BleSource, VirtualSource, simulated_session
     from imu.sensors import get_profile
 
+    if getattr(args, "phone", None) is not None:
+        return _phone_factory(args)
     if not args.simulate:
 
         def ble(on_status: StatusCallback) -> SampleSource:
@@ -304,6 +420,9 @@ def run(args: argparse.Namespace) -> int:
     metadata: dict[str, str] = {}
     if args.leg:
         metadata["leg"] = args.leg
+    if getattr(args, "phone", None) is not None:
+        metadata["source_app"] = {"sensorlogger": "Sensor Logger", "phyphox": "phyphox"}[args.phone]
+        metadata["axes"] = "Android convention (specific force; right-handed rates)"
     factory = _source_factory(args, settings, metadata)
     speed = 1.0 if not args.simulate or args.speed is None else float(args.speed)
 
@@ -341,6 +460,11 @@ def run(args: argparse.Namespace) -> int:
         stats = outcome.stats
         lost = stats.lost_samples if stats is not None else 0
         gaps = f", {len(outcome.gaps)} gap(s)" if outcome.gaps else ""
+        if stats is not None and getattr(args, "phone", None) is not None:
+            if stats.reconnects:
+                gaps += f", the phone went quiet and came back {stats.reconnects}×"
+            if stats.malformed:
+                gaps += f", {stats.malformed} request(s) rejected ({stats.last_error})"
         print(
             f"recorded {outcome.rows} samples ({outcome.duration_s:.1f} s, {lost} lost{gaps}) "
             f"→ {outcome.csv_path}; {len(result.sets)} set(s), {result.rep_count} rep(s); "

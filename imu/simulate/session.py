@@ -383,7 +383,8 @@ def _plan(spec: SessionSpec, rng: np.random.Generator, streams: BehaviourStreams
 
 
 def _mount_matrix(spec: SessionSpec, rng: np.random.Generator) -> FloatArray:
-    """Shank frame → sensor frame: side (z out of the ankle's lateral face), strap, misalignment."""
+    """Shank frame → sensor frame: side (z out of the ankle's lateral face), strap, misalignment
+    (the documented mounting; :func:`_sensor_axes` adds any further rotation)."""
     if spec.leg == "right":  # lateral side is +y of the shank frame
         side = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
     else:
@@ -395,15 +396,29 @@ def _mount_matrix(spec: SessionSpec, rng: np.random.Generator) -> FloatArray:
     return np.asarray(side @ strap @ mis, dtype=np.float64)
 
 
+def _sensor_axes(spec: SessionSpec, mount: FloatArray) -> FloatArray:
+    """The sensor's axes in the shank frame: the documented mounting turned by
+    ``spec.sensor_rotation_deg`` (about the sensor's own axes)."""
+    if spec.sensor_rotation_deg is None:
+        return mount
+    turn = rotvec_to_matrix((np.asarray(spec.sensor_rotation_deg, dtype=np.float64) * _D)[None])
+    return np.asarray(mount @ turn[0], dtype=np.float64)
+
+
 def _true_signals(
     segments: list[Segment],
     mount: FloatArray,
     *,
+    axes: FloatArray | None = None,
     offset_m: float,
     rate_hz: float,
     time_s: FloatArray,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """True specific force (g), angular rate (°/s) and θ (°) at ``time_s``, segment by segment."""
+    """True specific force (g), angular rate (°/s) and θ (°) at ``time_s``, segment by segment.
+
+    The sensor sits ``offset_m`` out along the mounting's skin normal (``mount``'s z) and
+    measures in ``axes`` (default: the mounting's own)."""
+    sensor_axes = mount if axes is None else axes
     n = time_s.shape[0]
     acc = np.zeros((n, 3))
     gyro = np.zeros((n, 3))
@@ -421,8 +436,8 @@ def _true_signals(
         count = math.ceil((seg.t1_s - seg.t0_s + 2 * margin) / h) + 1
         grid: FloatArray = seg.t0_s - margin + h * np.arange(count, dtype=np.float64)
         pose = seg.evaluate(grid)
-        frames = pose.rotation @ mount
-        position = pose.position_m + offset_m * frames[:, :, 2]
+        frames = pose.rotation @ sensor_axes
+        position = pose.position_m + offset_m * (pose.rotation @ mount)[:, :, 2]
         omega = body_rate_rad_s(frames, step_s=h)
         accel = (position[2:] - 2.0 * position[1:-1] + position[:-2]) / (h * h)
         force = np.matmul((accel + gravity)[:, None, :], frames[1:-1])[:, 0, :]
@@ -540,11 +555,17 @@ def simulate_session(spec: SessionSpec, *, seed: int) -> SimulatedSession:
     rng_motion, rng_mount, rng_sensor, rng_drop = (np.random.default_rng(s) for s in streams[:4])
     timeline = _plan(spec, rng_motion, BehaviourStreams.spawn(streams[4]))
     mount = _mount_matrix(spec, rng_mount)
+    axes = _sensor_axes(spec, mount)
     rate = float(spec.rate_hz)
     n = math.floor(timeline.t * rate)
     true_time = np.arange(n) / rate
     acc, gyro, theta = _true_signals(
-        timeline.segments, mount, offset_m=spec.sensor_offset_m, rate_hz=rate, time_s=true_time
+        timeline.segments,
+        mount,
+        axes=axes,
+        offset_m=spec.sensor_offset_m,
+        rate_hz=rate,
+        time_s=true_time,
     )
     acc, gyro, draw = apply_sensor_errors(
         rng_sensor, acc_g=acc, gyro_dps=gyro, time_s=true_time, spec=spec.sensor
@@ -612,7 +633,7 @@ def simulate_session(spec: SessionSpec, *, seed: int) -> SimulatedSession:
             "acc_bias_g": [round(float(v), 5) for v in draw.acc_bias_g],
             "gyro_matrix": np.round(draw.gyro_matrix, 5).tolist(),
             "acc_matrix": np.round(draw.acc_matrix, 5).tolist(),
-            "mount_matrix": np.round(mount, 6).tolist(),
+            "mount_matrix": np.round(axes, 6).tolist(),
         },
         "spec": spec.to_dict(),
     }

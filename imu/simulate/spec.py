@@ -302,6 +302,11 @@ class SessionSpec:
     leg: Leg = "left"  #: which ankle wears the sensor
     strap_rotation_deg: float = 0.0  #: rotation of the strap about the shank, °
     misalignment_deg: float = 0.0  #: tilt of the sensor's x axis off the shank, ° (≤ 10)
+    #: a further rotation of the sensor's axes (a rotation vector, °) after the strap and the
+    #: misalignment: any orientation on the shank, e.g. a phone pushed into a sleeve any way
+    #: round. The sensor stays where it was on the skin (its centre ``sensor_offset_m`` out along
+    #: the strap's skin normal); only its axes turn. ``None`` = the documented mounting.
+    sensor_rotation_deg: Vec3 | None = None
     radius_m: float = 0.9  #: hip joint (seated: knee) to sensor along the leg, m
     sensor_offset_m: float = 0.04  #: sensor centre off the leg's axis (on the skin), m
     hip_line_offset_deg: float = (
@@ -340,6 +345,10 @@ class SessionSpec:
         _check(
             r_lo <= self.radius_m <= r_hi,
             f"radius_m {self.radius_m} on the {self.setup}: expected {r_lo:g}–{r_hi:g} m",
+        )
+        _check(
+            self.sensor_rotation_deg is None or len(self.sensor_rotation_deg) == 3,
+            "sensor_rotation_deg: a rotation vector of three values, °",
         )
         _check(0.0 <= self.sensor_offset_m <= 0.1, "sensor_offset_m: 0–0.1 m")
         _check(-30.0 <= self.hip_line_offset_deg <= 30.0, "hip_line_offset_deg: −30–30°")
@@ -513,3 +522,12 @@ def _random_sensor(rng: np.random.Generator, rate_hz: float) -> SensorSpec:
         drop_mean_packets=float(rng.uniform(1.0, 4.0)),
         packet_samples=int(rng.choice([1, 1, 2, 3, 6])),
     )
+
+
+def uniform_rotation_deg(rng: np.random.Generator) -> Vec3:
+    """A rotation drawn uniformly from all orientations (Haar measure), as a rotation vector in
+    degrees — for :attr:`SessionSpec.sensor_rotation_deg`."""
+    from scipy.spatial.transform import Rotation
+
+    v = Rotation.random(rng=rng).as_rotvec(degrees=True)
+    return (float(v[0]), float(v[1]), float(v[2]))
