@@ -244,8 +244,12 @@ def _plan(
                 keep.append(k)
                 chosen[k] = choices[match[0]]
         plan.append((run, keep, chosen))
-    names = ", ".join(dict.fromkeys(c.exercise for c in choices.values()))
-    return plan, [f"exercise chosen from the data: {names}"]
+    notes = []
+    for name in dict.fromkeys(c.exercise for c in choices.values()):
+        ids = [k for k, c in choices.items() if c.exercise == name]
+        sets = f"set {ids[0]}" if len(ids) == 1 else f"sets {', '.join(map(str, ids))}"
+        notes.append(f"exercise chosen from the data: {name} for {sets} ({choices[ids[0]].reason})")
+    return plan, notes
 
 
 def analyze_recording(

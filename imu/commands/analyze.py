@@ -20,7 +20,9 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--exercise",
         default=None,
-        help="exercise profile: reverse-hyper (default; bench and machine) or prone-leg-lift",
+        help="exercise profile: auto (default: chosen per set from the recording), reverse-hyper"
+        " (bench, machine), prone-leg-lift (floor) or leg-raise (any other single-joint leg"
+        " exercise)",
     )
     g.add_argument("--config", metavar="FILE.toml", help="settings file (see README)")
     g.add_argument("--tempo", metavar="E-B-C-T", help="target tempo, e.g. 3-0-2-1")
