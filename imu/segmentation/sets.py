@@ -5,7 +5,7 @@ start of the next) that keeps at least ``min_set_reps`` reps. A **rep** is an at
 movement: it leaves the set's bottom zone, rises toward its top zone and comes back. The set's
 levels come from its larger movements (:class:`SetModel`): the bottom ``B`` is the median start and
 end angle, the top ``T`` the median peak, of the movements that rise at least half as far as the
-set's typical large one. A movement's *reach* is how far it rose from the bottom toward the top,
+set's median movement. A movement's *reach* is how far it rose from the bottom toward the top,
 ``(peak − B) / (T − B)``.
 
 Not reps, each listed with its reason (:data:`IGNORED_COLUMNS`):
@@ -139,7 +139,7 @@ class SetModel:
         """From the columns of at least one movement (``start_s`` … ``end_angle_deg``)."""
         start, end = col["start_angle_deg"], col["end_angle_deg"]
         rise = col["peak_angle_deg"] - np.minimum(start, end)
-        core = rise >= 0.5 * float(np.percentile(rise, 75))
+        core = rise >= 0.5 * float(np.median(rise))
         bottom = float(np.median(np.concatenate((start[core], end[core]))))
         top = float(np.median(col["peak_angle_deg"][core]))
         pauses = col["start_s"][1:] - col["end_s"][:-1]

@@ -65,7 +65,9 @@ from imu.results import RepResult
 from imu.segmentation import (
     MOVEMENT_COLUMNS,
     Movement,
+    find_movements,
     judge_run,
+    judge_sets,
     measure_movement,
     phase_bounds,
     rest_probe,
@@ -1048,7 +1050,8 @@ class LiveDetector:
         """Say the set is over (provisionally until ``rest_threshold_s`` has passed)."""
         run = self._run
         assert run is not None
-        self._reconcile(g, final=True)
+        if not self._judge_window(run, g):
+            self._reconcile(g, final=True)
         counted = [i for i in run.counted() if i.movement is not None]
         cancelled = len(counted) < self.settings.min_set_reps
         run.announced, run.cancelled = True, cancelled
@@ -1065,6 +1068,79 @@ class LiveDetector:
                 if cancelled else None,
             )
         )  # fmt: skip
+
+    def _judge_window(self, run: _Run, g: int) -> bool:
+        """The set judged as offline judges it: :func:`~imu.segmentation.find_movements` and
+        :func:`~imu.segmentation.judge_sets` on the samples it spans (kept in the history), with
+        the set's profile; the counted reps brought in line (withdrawn, or counted late).
+        ``False`` when the history no longer holds the set."""
+        if not run.items:
+            return False
+        st = self._flags
+        fs = self.sampling_rate_hz
+        first = min(i.start_g for i in run.items)
+        g0 = max(self._hist.first, first - self._side_n - self._pad_n)
+        if g0 > first:
+            return False
+        h = self._hist
+        t = h.get("t", g0, g + 1)
+        theta, rate = h.get("theta", g0, g + 1), h.get("rate", g0, g + 1)
+        movements = find_movements(
+            t, theta, rate, sampling_rate_hz=fs, min_rom_deg=st.min_rom_deg,
+            top_min_deg=st.top_min_deg, smoothing_cutoff_hz=st.smoothing_cutoff_hz,
+            static_theta_deg=h.get("static", g0, g + 1),
+        )  # fmt: skip
+        judged = judge_sets(
+            movements, rest_threshold_s=st.rest_threshold_s, min_set_reps=1,
+            probe=self._probe(g),
+        )  # fmt: skip
+        span = (min(i.start_s for i in run.items), max(i.end_s or i.start_s for i in run.items))
+        kept, ignored = judged.reps, judged.ignored
+        ids = [
+            k
+            for k in sorted({int(x) for x in kept["set_id"].to_numpy()})
+            if _overlap(kept[kept["set_id"] == k], span) > 0
+        ]
+        reps = kept[kept["set_id"].isin(ids)]
+        if len(reps) < st.min_set_reps:
+            reps = reps.iloc[0:0]
+        why = ignored[ignored["set_id"].isin(ids)]
+        tops = 0.5 * (reps["top_start_s"].to_numpy() + reps["top_end_s"].to_numpy())
+        taken = np.zeros(tops.shape[0], dtype=bool)
+        for item in list(run.counted()):
+            m = item.movement
+            top = 0.5 * (m.top_start_s + m.top_end_s) if m is not None else item.top_start_s
+            near = np.flatnonzero(~taken & (np.abs(tops - top) <= 0.5))
+            if near.size:
+                taken[near[0]] = True
+                continue
+            gone = why[(why["start_s"] <= top) & (why["end_s"] >= top)]
+            kind, reason = (
+                (str(gone["kind"].iloc[0]), str(gone["reason"].iloc[0]))
+                if len(gone)
+                else ("not_a_rep", "not a rep of this set")
+            )
+            self._withdraw(item, g, kind, reason)
+        for j in np.flatnonzero(~taken):
+            row = reps.iloc[int(j)]
+            m = Movement(**{c: float(row[c]) for c in MOVEMENT_COLUMNS})
+            item = _Item(
+                start_s=m.start_s, top_start_s=m.top_start_s, start_g=g0, peak_g=g0,
+                peak_angle_deg=m.peak_angle_deg, peak_velocity_dps=m.peak_velocity_dps,
+                start_angle_deg=m.start_angle_deg, rom_up_deg=m.peak_angle_deg - m.start_angle_deg,
+                prev_peak_g=g0, watch_t=self._hist.at("t", g), movement=m,
+            )  # fmt: skip
+            run.items.append(item)
+            run.items.sort(key=lambda i: i.start_s)
+            self._count(item, g, late=True)
+            self._rep_end(item, g)
+        return True
+
+
+def _overlap(members: pd.DataFrame, span: tuple[float, float]) -> float:
+    return min(float(members["end_s"].max()), span[1]) - max(
+        float(members["start_s"].min()), span[0]
+    )
 
 
 def _tempo(items: list[_Item]) -> str:
