@@ -115,6 +115,7 @@ def _segment(
         angle.rate_dps,
         sampling_rate_hz=recording.sample_rate_hz,
         min_rom_deg=settings.min_rom_deg,
+        min_rate_dps=settings.moving_rate_dps,
         top_min_deg=settings.top_min_deg,
         smoothing_cutoff_hz=settings.smoothing_cutoff_hz,
         static_theta_deg=static_theta(

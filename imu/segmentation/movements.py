@@ -347,8 +347,12 @@ def measure_movement(
     min_rom_deg: float,
     sampling_rate_hz: float,
     static_theta_deg: FloatArray | None = None,
+    min_rate_dps: float = 0.0,
 ) -> Movement | str:
     """The movement around peak ``p`` (indices into the arrays), or why it is not one.
+
+    ``min_rate_dps``: a rise that never gets faster than this is a drift (settling, leaning on
+    the bench), not a movement.
 
     ``theta_deg`` is the raw θ (peak and lowest angles), ``theta_s`` and ``v`` the low-passed θ
     and rate (bottoms, boundaries), ``static_theta_deg`` θ from the accelerometer alone.
@@ -380,6 +384,8 @@ def measure_movement(
         return "the leg barely moved"
     start, top_start, vmax_up = up
     top_end, end, vmax_down = down
+    if vmax_up < min_rate_dps:
+        return f"drifted up at {vmax_up:.0f} °/s (a movement rises at {min_rate_dps:g} °/s)"
     top_start, top_end = hold_interval(top_start, top_end)
     if end - start > MAX_REP_S:
         return f"lasted {end - start:.0f} s (a rep lasts at most {MAX_REP_S:g} s)"
@@ -428,6 +434,7 @@ def find_movements(
     top_min_deg: float,
     smoothing_cutoff_hz: float,
     static_theta_deg: FloatArray | None = None,
+    min_rate_dps: float = 0.0,
 ) -> pd.DataFrame:
     """Every movement of a recording (the offline driver; see the module documentation)."""
     if time_s.shape[0] < 8:
@@ -445,7 +452,7 @@ def find_movements(
         m = measure_movement(
             time_s, theta_deg, theta_s, v, p, lv, rv,
             floor_dps=floor, min_rom_deg=min_rom_deg, sampling_rate_hz=fs,
-            static_theta_deg=static_theta_deg,
+            static_theta_deg=static_theta_deg, min_rate_dps=min_rate_dps,
         )  # fmt: skip
         if isinstance(m, Movement):
             found.append(m)

@@ -881,6 +881,7 @@ class LiveDetector:
         found = measure_movement(
             t, self._hist.get("theta", g0, g + 1), th, v, p, left_valley, right_valley,
             floor_dps=self._floor_dps(g), min_rom_deg=st.min_rom_deg,
+            min_rate_dps=st.moving_rate_dps,
             sampling_rate_hz=self.sampling_rate_hz,
             static_theta_deg=self._hist.get("static", g0, g + 1),
         )  # fmt: skip
@@ -1087,6 +1088,7 @@ class LiveDetector:
         theta, rate = h.get("theta", g0, g + 1), h.get("rate", g0, g + 1)
         movements = find_movements(
             t, theta, rate, sampling_rate_hz=fs, min_rom_deg=st.min_rom_deg,
+            min_rate_dps=st.moving_rate_dps,
             top_min_deg=st.top_min_deg, smoothing_cutoff_hz=st.smoothing_cutoff_hz,
             static_theta_deg=h.get("static", g0, g + 1),
         )  # fmt: skip
