@@ -1233,7 +1233,7 @@ def _angle_titles(fig: Figure, ax: Axes, result: SessionResult, s: SetResult) ->
         sub += " · flags: " + _counts_text(s.flag_counts)
     if s.ignored:
         sub += " · not counted: " + _counts_text(_ignored_counts(s), _IGNORED_TEXT)
-    ax.set_title(textwrap.fill(sub, 150), fontsize=10, color=_GREY, loc="left")
+    ax.set_title(textwrap.fill(sub, 140), fontsize=10, color=_GREY, loc="left")
 
 
 def _angle_legend(tol: float | None, *, flagged: bool, ignored: bool, gap: bool) -> list[Artist]:
