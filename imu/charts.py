@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -96,7 +97,30 @@ _MAX_TRACE_POINTS = 4000  # min/max-decimated to this many points per plotted tr
 _LABEL_FONT_PT = 9.0
 _LABEL_ROW_PT = 13.0
 _NUMBER_ROW_PT = 14.0
-_MAX_LABEL_ROWS = 4  # more rows of flag names than this: one lane per flag instead
+_NUMBER_PAD_PT = 1.5  # rep numbers closer than twice this are staggered in rows
+_MAX_LABEL_ROWS = 4  # more rows of labels than this: one lane per flag (and ignored kind) instead
+_ANGLE_WIDTH_IN = 12.0
+_ANGLE_AXES_WIDTH_PT = (_ANGLE_WIDTH_IN - 2.3) * 72.0  # y label and ticks left, line labels right
+
+#: a movement that was not counted (:attr:`SetResult.ignored`): fill, edge and text
+_IGNORED_FILL, _IGNORED_EDGE, _IGNORED_INK = "#d4d4d4", "#9a9a9a", "#6b6b6b"
+#: ignored kind (:mod:`imu.segmentation.sets`) → its short name on the charts
+_IGNORED_TEXT = {
+    "small": "too small",
+    "rebound": "rebound",
+    "getting_on": "getting on",
+    "getting_off": "getting off",
+    "swing": "swing",
+    "fidget": "fidget",
+    "dips": "dips from rest",
+}
+#: the circle around a flagged rep's peak
+_FLAGGED_MARKER: dict[str, Any] = {
+    "marker": "o",
+    "markerfacecolor": "none",
+    "markeredgecolor": _VERMILLION,
+    "markeredgewidth": 2.0,
+}
 
 # ---------------------------------------------------------------------------------------------
 # public API
@@ -126,189 +150,38 @@ def write_charts(result: SessionResult, out_dir: Path, *, fmt: str = "png") -> l
 
 
 def set_angle_figure(result: SessionResult, set_index: int) -> Figure:
-    """The leg angle over set ``set_index`` (1-based, :attr:`SetResult.index`), phases shaded."""
+    """The leg angle over set ``set_index`` (1-based, :attr:`SetResult.index`), phases shaded and
+    the movements that were not counted (:attr:`SetResult.ignored`) greyed and named."""
     s = _find_set(result, set_index)
     tol = result.settings.tolerance_deg
-    t0, t1 = s.start_s - _SET_PAD_S, s.end_s + _SET_PAD_S
+    ignored = _ignored_marks(result, s)
+    t0 = min([s.start_s, *(m.start_s for m in ignored)]) - _SET_PAD_S
+    t1 = max([s.end_s, *(m.end_s for m in ignored)]) + _SET_PAD_S
     t, theta = _window(result, t0, t1)
+    band = _angle_band(s, ignored, t0, t1)
 
-    width_in = 12.0
-    axes_width_pt = (width_in - 2.3) * 72.0  # y label and ticks left, line labels right
-    labels = _flag_labels(s.reps)
-    rows = _pack_labels(labels, t0, t1, axes_width_pt)
-    n_rows = max(rows, default=-1) + 1
-    lanes: list[str] = []
-    if n_rows > _MAX_LABEL_ROWS:  # too many to name one by one: one lane per flag instead
-        lanes = [name for name, _ in sorted(s.flag_counts.items(), key=lambda kv: -kv[1])]
-        n_rows = len(lanes)
-    band_pt = _NUMBER_ROW_PT + n_rows * _LABEL_ROW_PT + 6.0
-    height_in = 5.0 + max(0, n_rows - 2) * _LABEL_ROW_PT / 72.0
-
-    fig = _new_figure(width_in, height_in)
+    fig = _new_figure(_ANGLE_WIDTH_IN, 5.0 + band.extra_height_in)
     ax = fig.add_subplot()
-
-    # y range from the reps (getting on and off the bench may leave the chart at the bottom)
-    finite = theta[np.isfinite(theta)]
-    if s.reps:
-        lows = [r.min_angle_deg for r in s.reps]
-        highs = [r.peak_angle_deg for r in s.reps]
-    else:
-        lows = [float(finite.min())] if finite.size else [-45.0]
-        highs = [float(finite.max())] if finite.size else [0.0]
-    lo = min([*lows, 0.0]) - 8.0
-    data_hi = max([*highs, tol or 0.0, 0.0]) + 3.0
-
-    # phases shaded from the bottom of the axes up to the data top (the band above is for text)
-    spans: dict[str, list[tuple[float, float]]] = {k: [] for k in PHASES}
-    for r in s.reps:
-        spans["concentric_s"].append((r.start_s, r.concentric_s))
-        spans["top_hold_s"].append((r.top_start_s, r.top_hold_s))
-        spans["eccentric_s"].append((r.top_end_s, r.eccentric_s))
-        if r.bottom_pause_s is not None and r.bottom_pause_s > 0:
-            spans["bottom_pause_s"].append((r.end_s, r.bottom_pause_s))
-    for phase, xr in spans.items():
-        if xr:
-            ax.broken_barh(
-                xr,
-                (lo, data_hi - lo),
-                facecolors=PHASE_COLORS[phase],
-                alpha=0.3 if phase == "bottom_pause_s" else 0.24,
-                linewidth=0,
-                zorder=0,
-            )
+    lo, data_hi = _angle_y_range(s, ignored, theta, tol)
+    _shade_phases(ax, s.reps, lo, data_hi)
+    _shade_ignored(ax, ignored, lo, data_hi)
     has_gap = _draw_gaps(ax, result, t0, t1, (lo, data_hi))
-
-    ax.axhline(0.0, color=_GREY, linewidth=1.3, zorder=2)
-    if tol is not None:
-        ax.axhline(tol, color=_VERMILLION, linewidth=1.3, linestyle="--", zorder=2)
-    yline = ax.get_yaxis_transform()
-    ax.annotate(
-        "hip line (0°)",
-        xy=(1.0, 0.0),
-        xycoords=yline,
-        xytext=(4, -1),
-        textcoords="offset points",
-        ha="left",
-        va="top",
-        fontsize=9,
-        color=_GREY,
-    )
-    ax.annotate(
-        f"tolerance ({tol:+g}°)" if tol is not None else "",
-        xy=(1.0, tol or 0.0),
-        xycoords=yline,
-        xytext=(4, 1),
-        textcoords="offset points",
-        ha="left",
-        va="bottom",
-        fontsize=9,
-        color=_VERMILLION,
-    )
+    _draw_reference_lines(ax, tol)
     ax.plot(t, theta, color=_INK, linewidth=1.4, zorder=3)
-
     flagged = [r for r in s.reps if r.flags]
-    if flagged:
-        ax.plot(
-            [_peak_time(r) for r in flagged],
-            [r.peak_angle_deg for r in flagged],
-            linestyle="none",
-            marker="o",
-            markersize=11,
-            markerfacecolor="none",
-            markeredgecolor=_VERMILLION,
-            markeredgewidth=2.0,
-            zorder=4,
-        )
-
-    # rep numbers in a row just above the data, flag names in packed rows above that
-    top = ax.transAxes
-    number_y = ScaledTranslation(0, -(band_pt - 3.0) / 72.0, fig.dpi_scale_trans)
-    number_tr = blended_transform_factory(ax.transData, top + number_y)
-    for r in s.reps:
-        txt = ax.text(
-            _peak_time(r),
-            1.0,
-            str(r.index),
-            transform=number_tr,
-            ha="center",
-            va="bottom",
-            fontsize=9,
-            color=_VERMILLION if r.flags else _INK,
-            fontweight="bold" if r.flags else "normal",
-            clip_on=True,
-        )
-        txt.set_gid("rep-number")
-
-    def row_transform(row: int, extra_pt: float = 0.0) -> Transform:
-        y_pt = band_pt - 3.0 - _NUMBER_ROW_PT - row * _LABEL_ROW_PT - extra_pt
-        return blended_transform_factory(
-            ax.transData, top + ScaledTranslation(0, -y_pt / 72.0, fig.dpi_scale_trans)
-        )
-
-    if lanes:
-        _draw_flag_lanes(ax, s.reps, lanes, row_transform)
-    else:
-        anchor_tr = row_transform(0, extra_pt=-2.0)  # just above the rep numbers
-        for label, row in zip(labels, rows, strict=True):
-            _draw_flag_label(ax, label, row_transform(row), anchor_tr, t0, t1, axes_width_pt)
+    _circle_flagged(ax, flagged)
+    _draw_band(ax, s.reps, band)
 
     ax.set_xlim(t0, t1)
     ax.set_ylim(lo, data_hi + 30.0)  # the top is fixed below, once the layout is known
     ax.set_xlabel("time in the recording (s)", fontsize=11)
     ax.set_ylabel("leg angle θ above the hip line (°)", fontsize=11)
     ax.tick_params(labelsize=10)
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 5, 10]))
-
-    target = result.settings.target_tempo
-    fig.suptitle(
-        f"Set {s.index} — {_plural(s.rep_count, 'rep')} — tempo {s.tempo}"
-        + (f" (target {target})" if target else ""),
-        fontsize=14,
-        fontweight="bold",
-    )
-    sub = (
-        f"{result.recording}, {s.start_s:.0f}–{s.end_s:.0f} s · tempo = median seconds "
-        f"{_TEMPO_ORDER}"
-    )
-    if s.flag_counts:
-        sub += " · flags: " + _counts_text(s.flag_counts)
-    ax.set_title(textwrap.fill(sub, 150), fontsize=10, color=_GREY, loc="left")
-
-    handles: list[Artist] = [Line2D([], [], color=_INK, linewidth=1.4, label="leg angle θ")]
-    handles += [Patch(facecolor=PHASE_COLORS[p], alpha=0.35, label=PHASE_LABELS[p]) for p in PHASES]
-    handles.append(Line2D([], [], color=_GREY, linewidth=1.3, label="hip line (θ = 0°)"))
-    if tol is not None:
-        handles.append(
-            Line2D(
-                [],
-                [],
-                color=_VERMILLION,
-                linewidth=1.3,
-                linestyle="--",
-                label=f"tolerance ({tol:+g}°)",
-            )
-        )
-    if flagged:
-        handles.append(
-            Line2D(
-                [],
-                [],
-                linestyle="none",
-                marker="o",
-                markersize=9,
-                markerfacecolor="none",
-                markeredgecolor=_VERMILLION,
-                markeredgewidth=2.0,
-                label="flagged rep (peak); flags named above",
-            )
-        )
-    if has_gap:
-        handles.append(
-            Patch(facecolor="none", edgecolor=_GREY, hatch="///", label="gap in the data")
-        )
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10]))
+    _angle_titles(fig, ax, result, s)
+    handles = _angle_legend(tol, flagged=bool(flagged), ignored=bool(ignored), gap=has_gap)
     fig.legend(handles=handles, loc="outside lower center", ncol=5, fontsize=9, frameon=False)
-
-    _fit_band(fig, ax, lo, data_hi, band_pt)
+    _fit_band(fig, ax, lo, data_hi, band.height_pt)
     return fig
 
 
@@ -316,151 +189,32 @@ def set_tempo_figure(result: SessionResult, set_index: int) -> Figure:
     """Per-rep stacked phase durations of set ``set_index`` (1-based) against the tempo target."""
     s = _find_set(result, set_index)
     reference, ref_label, is_target = _reference(result, s)
-    tol_s = result.settings.tempo_tolerance_s
     n = s.rep_count
     fig = _new_figure(12.0, max(5.0, 2.3 + 0.27 * (n + 1)))
     ax = fig.add_subplot()
 
     ys = np.arange(n + 1, dtype=np.float64)  # row 0 is the reference
-    durations: dict[str, list[float]] = {p: [reference[p]] for p in PHASES}
-    for r in s.reps:
-        for p in PHASES:
-            v = _phase(r, p)
-            durations[p].append(0.0 if v is None else max(v, 0.0))
-    left = np.zeros(n + 1)
-    for p in PHASES:
-        w = np.array(durations[p])
-        ax.barh(
-            ys[1:],
-            w[1:],
-            left=left[1:],
-            height=0.72,
-            color=PHASE_COLORS[p],
-            edgecolor="white",
-            linewidth=0.8,
-            zorder=2,
-        )
-        ax.barh(
-            ys[:1],
-            w[:1],
-            left=left[:1],
-            height=0.72,
-            color=PHASE_COLORS[p],
-            alpha=0.45,
-            hatch="//",
-            edgecolor="white",
-            linewidth=0.8,
-            zorder=2,
-        )
-        left += w
-    x_max = max(float(left.max()), 1.0) * 1.04
-    min_label_s = x_max * 0.028  # a segment narrower than this gets no number
-    starts = np.zeros(n + 1)
-    for p in PHASES:
-        w = np.array(durations[p])
-        for i in range(n + 1):
-            if w[i] >= min_label_s and not (i > 0 and _phase(s.reps[i - 1], p) is None):
-                ref_row = i == 0
-                ax.text(
-                    starts[i] + w[i] / 2,
-                    ys[i],
-                    f"{w[i]:.1f}",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color=_INK if ref_row or p == "top_hold_s" else "white",
-                    zorder=5,
-                    # hides the dashed target lines behind the number
-                    bbox={
-                        "boxstyle": "square,pad=0.15",
-                        "facecolor": "white" if ref_row else PHASE_COLORS[p],
-                        "alpha": 0.85 if ref_row else 1.0,
-                        "linewidth": 0,
-                    },
-                )
-        starts += w
-
+    durations = {  # unknown phases (the last bottom pause) are 0 s long
+        p: np.maximum([reference[p]] + [_phase(r, p) or 0.0 for r in s.reps], 0.0) for p in PHASES
+    }
+    x_max = _tempo_bars(ax, ys, durations)
+    _tempo_numbers(ax, s, ys, durations, min_s=x_max * 0.028)
     cumulative = 0.0
     for p in PHASES:
         cumulative += reference[p]
         if reference[p] > 0 or p == "concentric_s":
             ax.axvline(cumulative, color=PHASE_COLORS[p], linestyle="--", linewidth=1.4, zorder=4)
-
-    # tick labels and the notes column: off tempo and flags in vermillion
     ax.set_yticks(ys, [ref_label] + [f"rep {r.index}" for r in s.reps], fontsize=9)
     ax.set_ylim(n + 0.6, -0.6)
-    notes_tr = ax.get_yaxis_transform()
-    ax.text(
-        1.01,
-        0.0,
-        "notes",
-        transform=notes_tr,
-        ha="left",
-        va="center",
-        fontsize=9,
-        fontweight="bold",
-        color=_GREY,
-    )
-    ticklabels = ax.get_yticklabels()
-    ticklabels[0].set_fontweight("bold")
-    for i, r in enumerate(s.reps, start=1):
-        off = _off_tempo(r, reference, tol_s) if is_target else []
-        parts = []
-        if off:
-            parts.append(
-                "off tempo: "
-                + ", ".join(f"{_PHASE_SHORT[p]} {_signed(e, tol_s)} s" for p, e in off)
-            )
-        if r.flags:
-            parts.append(_flag_text(r.flag_names))
-        if r.bottom_pause_s is None and i == n and not parts:
-            parts.append("last rep (no bottom pause)")
-        if parts:
-            bad = bool(off or r.flags)
-            t = ax.text(
-                1.01,
-                ys[i],
-                " · ".join(parts),
-                transform=notes_tr,
-                ha="left",
-                va="center",
-                fontsize=9,
-                color=_VERMILLION if bad else _GREY,
-            )
-            t.set_gid("rep-note")
-            if bad:
-                ticklabels[i].set_color(_VERMILLION)
-                ticklabels[i].set_fontweight("bold")
+    tol_s = result.settings.tempo_tolerance_s
+    _tempo_notes(ax, s, ys, reference if is_target else None, tol_s)
 
     ax.set_xlim(0.0, x_max)
     ax.set_xlabel("time from the start of the rep (s)", fontsize=11)
     ax.tick_params(axis="x", labelsize=10)
     ax.grid(axis="x", color="#dddddd", linewidth=0.6, zorder=0)
     ax.set_axisbelow(True)
-
-    target = result.settings.target_tempo
-    fig.suptitle(
-        f"Set {s.index} — phase durations of {_plural(n, 'rep')} — tempo {s.tempo}"
-        + (f" (target {target})" if target else ""),
-        fontsize=14,
-        fontweight="bold",
-    )
-    if is_target:
-        adherence = s.tempo_adherence_pct
-        sub = (
-            f"Each bar is one rep, phases in the order they happen. Dashed lines: where each "
-            f"phase should end on the target tempo {target} ({_TEMPO_ORDER}, s). Reps with a "
-            f"phase more than ±{tol_s:g} s off target are marked."
-        )
-        if adherence is not None and math.isfinite(adherence):
-            sub += f" On target: {adherence:.0f} % of reps."
-    else:
-        sub = (
-            "Each bar is one rep, phases in the order they happen. No target tempo is set, so "
-            "the reference bar and dashed lines show this set's median phase durations."
-        )
-    ax.set_title(textwrap.fill(sub, 140), fontsize=10, color=_GREY, loc="left")
-
+    _tempo_titles(fig, ax, result, s, is_target)
     handles: list[Artist] = [
         Patch(facecolor=PHASE_COLORS[p], label=PHASE_LABELS[p]) for p in PHASES
     ]
@@ -477,6 +231,144 @@ def set_tempo_figure(result: SessionResult, set_index: int) -> Figure:
     ]
     fig.legend(handles=handles, loc="outside lower center", ncol=6, fontsize=9, frameon=False)
     return fig
+
+
+def _tempo_bars(ax: Axes, ys: FloatArray, durations: Mapping[str, FloatArray]) -> float:
+    """The stacked bars (the reference row hatched); returns the x limit, s."""
+    left = np.zeros(ys.size)
+    for p in PHASES:
+        w = durations[p]
+        for rows, ref in ((slice(1, None), False), (slice(0, 1), True)):
+            ax.barh(
+                ys[rows],
+                w[rows],
+                left=left[rows],
+                height=0.72,
+                color=PHASE_COLORS[p],
+                alpha=0.45 if ref else None,
+                hatch="//" if ref else None,
+                edgecolor="white",
+                linewidth=0.8,
+                zorder=2,
+            )
+        left += w
+    return max(float(left.max()), 1.0) * 1.04
+
+
+def _tempo_numbers(
+    ax: Axes, s: SetResult, ys: FloatArray, durations: Mapping[str, FloatArray], *, min_s: float
+) -> None:
+    """Each known segment's seconds in the middle of it (none on segments under ``min_s``)."""
+    starts = np.zeros(ys.size)
+    for p in PHASES:
+        w = durations[p]
+        known = [True] + [_phase(r, p) is not None for r in s.reps]
+        for i in np.flatnonzero((w >= min_s) & np.array(known)):
+            ref_row = i == 0
+            ax.text(
+                starts[i] + w[i] / 2,
+                ys[i],
+                f"{w[i]:.1f}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color=_INK if ref_row or p == "top_hold_s" else "white",
+                zorder=5,
+                # hides the dashed target lines behind the number
+                bbox={
+                    "boxstyle": "square,pad=0.15",
+                    "facecolor": "white" if ref_row else PHASE_COLORS[p],
+                    "alpha": 0.85 if ref_row else 1.0,
+                    "linewidth": 0,
+                },
+            )
+        starts += w
+
+
+def _tempo_notes(
+    ax: Axes,
+    s: SetResult,
+    ys: FloatArray,
+    target: Mapping[str, float] | None,
+    tol_s: float,
+) -> None:
+    """The notes column: off tempo (against ``target``, when set) and flags, in vermillion."""
+    notes_tr = ax.get_yaxis_transform()
+    ax.text(
+        1.01,
+        0.0,
+        "notes",
+        transform=notes_tr,
+        ha="left",
+        va="center",
+        fontsize=9,
+        fontweight="bold",
+        color=_GREY,
+    )
+    ticklabels = ax.get_yticklabels()
+    ticklabels[0].set_fontweight("bold")
+    for i, r in enumerate(s.reps, start=1):
+        text, bad = _rep_note(r, target, tol_s, last=i == s.rep_count)
+        if not text:
+            continue
+        t = ax.text(
+            1.01,
+            ys[i],
+            text,
+            transform=notes_tr,
+            ha="left",
+            va="center",
+            fontsize=9,
+            color=_VERMILLION if bad else _GREY,
+        )
+        t.set_gid("rep-note")
+        if bad:
+            ticklabels[i].set_color(_VERMILLION)
+            ticklabels[i].set_fontweight("bold")
+
+
+def _rep_note(
+    r: RepResult, target: Mapping[str, float] | None, tol_s: float, *, last: bool
+) -> tuple[str, bool]:
+    """A rep's note on the tempo chart, and whether it says something is wrong."""
+    off = _off_tempo(r, target, tol_s) if target is not None else []
+    parts = []
+    if off:
+        parts.append(
+            "off tempo: " + ", ".join(f"{_PHASE_SHORT[p]} {_signed(e, tol_s)} s" for p, e in off)
+        )
+    if r.flags:
+        parts.append(_flag_text(r.flag_names))
+    if r.bottom_pause_s is None and last and not parts:
+        parts.append("last rep (no bottom pause)")
+    return " · ".join(parts), bool(off or r.flags)
+
+
+def _tempo_titles(
+    fig: Figure, ax: Axes, result: SessionResult, s: SetResult, is_target: bool
+) -> None:
+    target = result.settings.target_tempo
+    fig.suptitle(
+        f"Set {s.index} — phase durations of {_plural(s.rep_count, 'rep')} — tempo {s.tempo}"
+        + (f" (target {target})" if target else ""),
+        fontsize=14,
+        fontweight="bold",
+    )
+    if is_target:
+        adherence = s.tempo_adherence_pct
+        sub = (
+            f"Each bar is one rep, phases in the order they happen. Dashed lines: where each "
+            f"phase should end on the target tempo {target} ({_TEMPO_ORDER}, s). Reps with a "
+            f"phase more than ±{result.settings.tempo_tolerance_s:g} s off target are marked."
+        )
+        if adherence is not None and math.isfinite(adherence):
+            sub += f" On target: {adherence:.0f} % of reps."
+    else:
+        sub = (
+            "Each bar is one rep, phases in the order they happen. No target tempo is set, so "
+            "the reference bar and dashed lines show this set's median phase durations."
+        )
+    ax.set_title(textwrap.fill(sub, 140), fontsize=10, color=_GREY, loc="left")
 
 
 def overview_figure(result: SessionResult) -> Figure:
@@ -566,23 +458,7 @@ def _overview_trace(ax: Axes, result: SessionResult) -> None:
     td, yd = _decimate(t, theta, _MAX_TRACE_POINTS)
     ax.plot(td, yd, color="#9a9a9a", linewidth=0.8, zorder=3)
     for s in result.sets:
-        color = _SET_COLORS[(s.index - 1) % len(_SET_COLORS)]
-        ax.axvspan(s.start_s, s.end_s, color=color, alpha=0.16, linewidth=0, zorder=0)
-        ax.text(
-            (s.start_s + s.end_s) / 2,
-            0.97,
-            f"Set {s.index}\n{_plural(s.rep_count, 'rep')}",
-            transform=ax.get_xaxis_transform(),
-            ha="center",
-            va="top",
-            fontsize=9,
-            fontweight="bold",
-            color=_INK,
-            zorder=5,
-        )
-        i0, i1 = np.searchsorted(t, [s.start_s, s.end_s])
-        ts, ys = _decimate(t[i0:i1], theta[i0:i1], _MAX_TRACE_POINTS // 2)
-        ax.plot(ts, ys, color=_INK, linewidth=1.0, zorder=3)
+        _overview_set(ax, s, t, theta)
     has_gap = _draw_gaps(ax, result, t0, t1, None)
     ax.axhline(0.0, color=_GREY, linewidth=1.1, zorder=2)
     if tol is not None:
@@ -598,6 +474,19 @@ def _overview_trace(ax: Axes, result: SessionResult) -> None:
             color=_VERMILLION,
             zorder=4,
         )
+    ignored = [m for s in result.sets for m in _ignored_marks(result, s)]
+    if ignored:  # lightly: a small grey cross over each movement not counted
+        crosses = ax.plot(
+            [m.peak_s for m in ignored],
+            [m.peak_deg + 4.0 for m in ignored],
+            linestyle="none",
+            marker="x",
+            markersize=5,
+            markeredgewidth=1.2,
+            color=_IGNORED_INK,
+            zorder=4,
+        )
+        crosses[0].set_gid("ignored-mark")
     finite = theta[np.isfinite(theta)]
     lo = min(float(finite.min()) if finite.size else -90.0, -10.0) - 5.0
     hi = max(float(finite.max()) if finite.size else 0.0, tol or 0.0) + 5.0
@@ -612,6 +501,43 @@ def _overview_trace(ax: Axes, result: SessionResult) -> None:
         loc="left",
         pad=20.0,  # the legend sits between the title and the axes
     )
+    handles = _overview_legend(result, flagged=bool(flagged), ignored=bool(ignored), gap=has_gap)
+    ax.legend(
+        handles=handles,
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.0),
+        ncol=len(handles),
+        fontsize=8.5,
+        frameon=False,
+        borderaxespad=0.2,
+    )
+
+
+def _overview_set(ax: Axes, s: SetResult, t: FloatArray, theta: FloatArray) -> None:
+    """The set shaded in its colour, named, its θ drawn dark."""
+    color = _SET_COLORS[(s.index - 1) % len(_SET_COLORS)]
+    ax.axvspan(s.start_s, s.end_s, color=color, alpha=0.16, linewidth=0, zorder=0)
+    ax.text(
+        (s.start_s + s.end_s) / 2,
+        0.97,
+        f"Set {s.index}\n{_plural(s.rep_count, 'rep')}",
+        transform=ax.get_xaxis_transform(),
+        ha="center",
+        va="top",
+        fontsize=9,
+        fontweight="bold",
+        color=_INK,
+        zorder=5,
+    )
+    i0, i1 = np.searchsorted(t, [s.start_s, s.end_s])
+    ts, ys = _decimate(t[i0:i1], theta[i0:i1], _MAX_TRACE_POINTS // 2)
+    ax.plot(ts, ys, color=_INK, linewidth=1.0, zorder=3)
+
+
+def _overview_legend(
+    result: SessionResult, *, flagged: bool, ignored: bool, gap: bool
+) -> list[Artist]:
+    tol = result.settings.tolerance_deg
     handles: list[Artist] = []
     if result.sets:
         handles.append(Line2D([], [], color=_INK, linewidth=1.0, label="θ in a set"))
@@ -634,17 +560,21 @@ def _overview_trace(ax: Axes, result: SessionResult) -> None:
         handles.append(
             Line2D([], [], linestyle="none", marker="v", color=_VERMILLION, label="flagged rep")
         )
-    if has_gap:
+    if ignored:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="x",
+                markeredgewidth=1.2,
+                color=_IGNORED_INK,
+                label="not counted",
+            )
+        )
+    if gap:
         handles.append(Patch(facecolor="none", edgecolor=_GREY, hatch="///", label="data gap"))
-    ax.legend(
-        handles=handles,
-        loc="lower left",
-        bbox_to_anchor=(0.0, 1.0),
-        ncol=len(handles),
-        fontsize=8.5,
-        frameon=False,
-        borderaxespad=0.2,
-    )
+    return handles
 
 
 def _overview_fatigue(ax_vel: Axes, ax_rom: Axes, result: SessionResult) -> None:
@@ -700,7 +630,16 @@ def _overview_fatigue(ax_vel: Axes, ax_rom: Axes, result: SessionResult) -> None
             ax.set_ylim(lo, hi + 0.25 * (hi - lo))  # room for the legend
 
 
-_TABLE_HEADER = ("Set", "Reps", "Time (s)", "Tempo", "On target", "Velocity", "ROM", "Flags")
+_TABLE_HEADER = (
+    "Set",
+    "Reps",
+    "Time (s)",
+    "Tempo",
+    "On target",
+    "Velocity",
+    "ROM",
+    "Flags · not counted",
+)
 _TABLE_WIDTHS = (0.055, 0.065, 0.12, 0.095, 0.115, 0.1, 0.085, 0.365)
 
 
@@ -708,7 +647,11 @@ def _table_rows(result: SessionResult) -> list[list[str]]:
     rows: list[list[str]] = []
     for s in result.sets:
         adherence = s.tempo_adherence_pct
-        wrapped = _wrap_items(_counts_items(s.flag_counts), 40, max_lines=3) or ["none"]
+        wrapped = _wrap_items(_counts_items(s.flag_counts), 40, max_lines=3)
+        if s.ignored:
+            kinds = _counts_items(_ignored_counts(s), _IGNORED_TEXT)
+            wrapped += _wrap_items([f"not counted: {kinds[0]}", *kinds[1:]], 40, max_lines=2)
+        wrapped = wrapped or ["none"]
         rows.append(
             [
                 str(s.index),
@@ -794,7 +737,7 @@ def _notes_lines(result: SessionResult) -> list[str]:
     lines += list(result.notes)
     wrapped: list[str] = []
     for line in lines:
-        wrapped += textwrap.wrap(line, 56, initial_indent="• ", subsequent_indent="   ")
+        wrapped += textwrap.wrap(line, 52, initial_indent="• ", subsequent_indent="   ")
     max_lines = 14
     if len(wrapped) > max_lines:
         extra = len(wrapped) - (max_lines - 1)
@@ -885,16 +828,19 @@ def _fit_band(fig: Figure, ax: Axes, lo: float, data_hi: float, band_pt: float) 
     height_pt = ax.get_position().height * fig.get_figheight() * 72.0
     frac = max(0.35, 1.0 - band_pt / max(height_pt, 1.0))
     ax.set_ylim(lo, lo + (data_hi - lo) / frac)
+    ax.set_yticks([y for y in ax.get_yticks() if lo <= y <= data_hi])  # none beside the band
 
 
 @dataclass(frozen=True)
-class _FlagLabel:
-    """The flag names over one rep, or over a run of consecutive reps with the same flags."""
+class _BandLabel:
+    """A label in the band over a set angle chart: the flag names over one rep (or over a run of
+    consecutive reps with the same flags), or the kind of a movement that was not counted."""
 
     text: str
-    x_left: float  #: peak time of the first rep, s
+    x_left: float  #: peak time of the first rep (or of the movement), s
     x_right: float  #: peak time of the last rep, s
     run: bool
+    ignored: bool = False  #: names a movement that was not counted (grey), not a flag
 
     @property
     def x(self) -> float:
@@ -904,9 +850,64 @@ class _FlagLabel:
         return max(_text_width_pt(self.text) / 2.0, (self.x_right - self.x_left) / 2 * pt_per_s)
 
 
-def _flag_labels(reps: Sequence[RepResult]) -> list[_FlagLabel]:
+@dataclass(frozen=True)
+class _Lane:
+    """One row of the band when there are too many labels to name one by one: a mark over every
+    rep with one flag (or every movement of one ignored kind), the name at the right."""
+
+    text: str
+    xs: tuple[float, ...]  #: peak times, s
+    ignored: bool = False
+
+
+@dataclass(frozen=True)
+class _Band:
+    """The text band over a set angle chart: rows of rep numbers (staggered where reps are too
+    close for their numbers), then rows of labels (or one lane per flag and ignored kind)."""
+
+    number_rows: tuple[int, ...]  #: the row of each rep's number
+    labels: tuple[_BandLabel, ...]
+    rows: tuple[int, ...]  #: the row of each label
+    lanes: tuple[_Lane, ...]  #: not empty: lanes instead of labels
+    t0: float
+    t1: float
+
+    @property
+    def n_number_rows(self) -> int:
+        return max(self.number_rows, default=0) + 1
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.lanes) if self.lanes else max(self.rows, default=-1) + 1
+
+    @property
+    def height_pt(self) -> float:
+        return self.n_number_rows * _NUMBER_ROW_PT + self.n_rows * _LABEL_ROW_PT + 6.0
+
+    @property
+    def extra_height_in(self) -> float:
+        """Figure height beyond the usual (one row of numbers, two of labels), in."""
+        extra_pt = (self.n_number_rows - 1) * _NUMBER_ROW_PT + max(0, self.n_rows - 2) * (
+            _LABEL_ROW_PT
+        )
+        return extra_pt / 72.0
+
+
+@dataclass(frozen=True)
+class _IgnoredMark:
+    """A movement of the set that was not counted, as drawn."""
+
+    start_s: float
+    end_s: float
+    peak_s: float  #: when θ peaked within it, s
+    peak_deg: float
+    kind: str
+    label: _BandLabel
+
+
+def _flag_labels(reps: Sequence[RepResult]) -> list[_BandLabel]:
     """One label per flagged rep; consecutive reps with the same flags share one label."""
-    labels: list[_FlagLabel] = []
+    labels: list[_BandLabel] = []
     i = 0
     while i < len(reps):
         r = reps[i]
@@ -918,20 +919,89 @@ def _flag_labels(reps: Sequence[RepResult]) -> list[_FlagLabel]:
             j += 1
         names = _flag_text(r.flag_names)
         text = f"reps {r.index}–{reps[j].index}: {names}" if j > i else names
-        labels.append(_FlagLabel(text, _peak_time(r), _peak_time(reps[j]), run=j > i))
+        labels.append(_BandLabel(text, _peak_time(r), _peak_time(reps[j]), run=j > i))
         i = j + 1
     return labels
 
 
+def _ignored_marks(result: SessionResult, s: SetResult) -> list[_IgnoredMark]:
+    """The set's ignored movements with their peak instants (from the trace) and labels."""
+    t = np.asarray(result.trace.time_s, dtype=np.float64)
+    theta = np.asarray(result.trace.theta_deg, dtype=np.float64)
+    marks: list[_IgnoredMark] = []
+    for m in s.ignored:
+        i0, i1 = np.searchsorted(t, [m.start_s, m.end_s])
+        seg = theta[i0:i1]
+        ok = np.isfinite(seg)
+        peak_s = (m.start_s + m.end_s) / 2.0
+        if ok.any():
+            peak_s = float(t[i0 + int(np.argmax(np.where(ok, seg, -np.inf)))])
+        text = _ignored_text(m.kind, _edge_of(s, m.start_s, m.end_s))
+        label = _BandLabel(text, peak_s, peak_s, run=False, ignored=True)
+        marks.append(_IgnoredMark(m.start_s, m.end_s, peak_s, m.peak_angle_deg, m.kind, label))
+    return marks
+
+
+def _edge_of(s: SetResult, start_s: float, end_s: float) -> str:
+    """``before`` the set's first rep, ``after`` its last, else ``""``."""
+    if s.reps and end_s <= s.reps[0].start_s + 1e-6:
+        return "before"
+    if s.reps and start_s >= s.reps[-1].end_s - 1e-6:
+        return "after"
+    return ""
+
+
+def _ignored_text(kind: str, edge: str) -> str:
+    text = _IGNORED_TEXT.get(kind, kind.replace("_", " "))
+    if kind == "swing" and edge:
+        text += ", getting on" if edge == "before" else ", getting off"
+    return text
+
+
+def _angle_band(s: SetResult, ignored: Sequence[_IgnoredMark], t0: float, t1: float) -> _Band:
+    numbers = [_BandLabel(str(r.index), _peak_time(r), _peak_time(r), run=False) for r in s.reps]
+    number_rows = _pack_labels(numbers, t0, t1, _ANGLE_AXES_WIDTH_PT, pad_pt=_NUMBER_PAD_PT)
+    labels = (*_flag_labels(s.reps), *(m.label for m in ignored))
+    rows = tuple(_pack_labels(labels, t0, t1, _ANGLE_AXES_WIDTH_PT))
+    lanes: tuple[_Lane, ...] = ()
+    if max(rows, default=-1) + 1 > _MAX_LABEL_ROWS:  # too many to name one by one
+        lanes = (*_flag_lanes(s), *_ignored_lanes(ignored))
+    return _Band(tuple(number_rows), labels, rows, lanes, t0, t1)
+
+
+def _flag_lanes(s: SetResult) -> list[_Lane]:
+    lanes = []
+    for name, _ in sorted(s.flag_counts.items(), key=lambda kv: -kv[1]):
+        xs = tuple(_peak_time(r) for r in s.reps if name in r.flag_names)
+        lanes.append(_Lane(f" {_flag_text([name])} ({_plural(len(xs), 'rep')})", xs))
+    return lanes
+
+
+def _ignored_lanes(ignored: Sequence[_IgnoredMark]) -> list[_Lane]:
+    kinds = sorted({m.kind for m in ignored}, key=lambda k: -sum(m.kind == k for m in ignored))
+    lanes = []
+    for kind in kinds:
+        xs = tuple(m.peak_s for m in ignored if m.kind == kind)
+        text = f" {_ignored_text(kind, '')} ({len(xs)} not counted)"
+        lanes.append(_Lane(text, xs, ignored=True))
+    return lanes
+
+
 def _pack_labels(
-    labels: Sequence[_FlagLabel], t0: float, t1: float, axes_width_pt: float
+    labels: Sequence[_BandLabel],
+    t0: float,
+    t1: float,
+    axes_width_pt: float,
+    *,
+    pad_pt: float = 6.0,
 ) -> list[int]:
-    """Greedy rows for labels centred over their reps, so that no two in a row overlap."""
+    """Greedy rows for labels centred over their reps, so that no two in a row come closer than
+    ``2 × pad_pt``."""
     pt_per_s = axes_width_pt / (t1 - t0)
     row_ends: list[float] = []
     result = [0] * len(labels)
     for i in sorted(range(len(labels)), key=lambda i: labels[i].x):
-        half = (labels[i].half_width_pt(pt_per_s) + 6.0) / pt_per_s
+        half = (labels[i].half_width_pt(pt_per_s) + pad_pt) / pt_per_s
         xc = min(max(labels[i].x, t0 + half), t1 - half)
         for row, end in enumerate(row_ends):
             if xc - half >= end:
@@ -944,20 +1014,146 @@ def _pack_labels(
     return result
 
 
-def _draw_flag_label(
-    ax: Axes,
-    label: _FlagLabel,
-    row_tr: Transform,
-    anchor_tr: Transform,
-    t0: float,
-    t1: float,
-    axes_width_pt: float,
+def _angle_y_range(
+    s: SetResult, ignored: Sequence[_IgnoredMark], theta: FloatArray, tol: float | None
+) -> tuple[float, float]:
+    """θ from the reps and the ignored movements' peaks, not from the whole window (getting on and
+    off the bench may leave the chart at the bottom)."""
+    lows = [r.min_angle_deg for r in s.reps]
+    highs = [r.peak_angle_deg for r in s.reps] + [m.peak_deg for m in ignored]
+    finite = theta[np.isfinite(theta)]
+    if not lows:
+        lows = [float(finite.min())] if finite.size else [-45.0]
+        highs = [float(finite.max())] if finite.size else [0.0]
+    return min([*lows, 0.0]) - 8.0, max([*highs, tol or 0.0, 0.0]) + 3.0
+
+
+def _shade_phases(ax: Axes, reps: Sequence[RepResult], lo: float, hi: float) -> None:
+    """Each rep's phases, from the bottom of the axes up to the data top (text band above)."""
+    spans: dict[str, list[tuple[float, float]]] = {k: [] for k in PHASES}
+    for r in reps:
+        spans["concentric_s"].append((r.start_s, r.concentric_s))
+        spans["top_hold_s"].append((r.top_start_s, r.top_hold_s))
+        spans["eccentric_s"].append((r.top_end_s, r.eccentric_s))
+        if r.bottom_pause_s is not None and r.bottom_pause_s > 0:
+            spans["bottom_pause_s"].append((r.end_s, r.bottom_pause_s))
+    for phase, xr in spans.items():
+        if xr:
+            ax.broken_barh(
+                xr,
+                (lo, hi - lo),
+                facecolors=PHASE_COLORS[phase],
+                alpha=0.3 if phase == "bottom_pause_s" else 0.24,
+                linewidth=0,
+                zorder=0,
+            )
+
+
+def _shade_ignored(ax: Axes, ignored: Sequence[_IgnoredMark], lo: float, hi: float) -> None:
+    """Grey over the phase shading where a movement was not counted (its own ``gid``)."""
+    if not ignored:
+        return
+    bars = ax.broken_barh(
+        [(m.start_s, m.end_s - m.start_s) for m in ignored],
+        (lo, hi - lo),
+        facecolors=_IGNORED_FILL,
+        edgecolors=_IGNORED_EDGE,
+        linewidth=0.8,
+        zorder=1,
+    )
+    bars.set_gid("ignored-span")
+
+
+def _draw_reference_lines(ax: Axes, tol: float | None) -> None:
+    """The hip line and the tolerance line, named at the right of the axes."""
+    ax.axhline(0.0, color=_GREY, linewidth=1.3, zorder=2)
+    yline = ax.get_yaxis_transform()
+    ax.annotate(
+        "hip line (0°)",
+        xy=(1.0, 0.0),
+        xycoords=yline,
+        xytext=(4, -1),
+        textcoords="offset points",
+        ha="left",
+        va="top",
+        fontsize=9,
+        color=_GREY,
+    )
+    if tol is None:
+        return
+    ax.axhline(tol, color=_VERMILLION, linewidth=1.3, linestyle="--", zorder=2)
+    ax.annotate(
+        f"tolerance ({tol:+g}°)",
+        xy=(1.0, tol),
+        xycoords=yline,
+        xytext=(4, 1),
+        textcoords="offset points",
+        ha="left",
+        va="bottom",
+        fontsize=9,
+        color=_VERMILLION,
+    )
+
+
+def _circle_flagged(ax: Axes, flagged: Sequence[RepResult]) -> None:
+    if flagged:
+        ax.plot(
+            [_peak_time(r) for r in flagged],
+            [r.peak_angle_deg for r in flagged],
+            linestyle="none",
+            **_FLAGGED_MARKER,
+            markersize=11,
+            zorder=4,
+        )
+
+
+def _row_transform(ax: Axes, band: _Band, row: int, extra_pt: float = 0.0) -> Transform:
+    """x in data, y ``row`` label rows above the rep numbers (placed from the axes top)."""
+    fig = ax.get_figure()
+    assert fig is not None
+    numbers_pt = band.n_number_rows * _NUMBER_ROW_PT
+    y_pt = band.height_pt - 3.0 - numbers_pt - row * _LABEL_ROW_PT - extra_pt
+    return blended_transform_factory(
+        ax.transData, ax.transAxes + ScaledTranslation(0, -y_pt / 72.0, fig.dpi_scale_trans)
+    )
+
+
+def _draw_band(ax: Axes, reps: Sequence[RepResult], band: _Band) -> None:
+    """Rep numbers in a row just above the data, the labels (or lanes) in rows above that."""
+    numbers_pt = band.n_number_rows * _NUMBER_ROW_PT
+    for r, k in zip(reps, band.number_rows, strict=True):
+        txt = ax.text(
+            _peak_time(r),
+            1.0,
+            str(r.index),
+            transform=_row_transform(ax, band, 0, extra_pt=k * _NUMBER_ROW_PT - numbers_pt),
+            ha="center",
+            va="bottom",
+            fontsize=9,
+            color=_VERMILLION if r.flags else _INK,
+            fontweight="bold" if r.flags else "normal",
+            clip_on=True,
+        )
+        txt.set_gid("rep-number")
+    if band.lanes:
+        for row, lane in enumerate(band.lanes):
+            _draw_lane(ax, lane, _row_transform(ax, band, row))
+        return
+    anchor_tr = _row_transform(ax, band, 0, extra_pt=-2.0)  # just above the rep numbers
+    for label, row in zip(band.labels, band.rows, strict=True):
+        _draw_band_label(ax, label, row, anchor_tr, band)
+
+
+def _draw_band_label(
+    ax: Axes, label: _BandLabel, row: int, anchor_tr: Transform, band: _Band
 ) -> None:
-    """The label in its row, joined by a dotted leader to the rep number (or run bracket)."""
-    pt_per_s = axes_width_pt / (t1 - t0)
+    """The label in its row, joined by a dotted leader to the rep number (or run bracket). A
+    leader passes behind the labels of the rows below its own (their white boxes hide it)."""
+    pt_per_s = _ANGLE_AXES_WIDTH_PT / (band.t1 - band.t0)
     half = (_text_width_pt(label.text) / 2.0 + 2.0) / pt_per_s
-    x = min(max(label.x, t0 + half), t1 - half)
-    style = {"color": _VERMILLION, "linewidth": 0.8, "shrinkA": 0.0, "shrinkB": 0.0}
+    x = min(max(label.x, band.t0 + half), band.t1 - half)
+    color = _IGNORED_INK if label.ignored else _VERMILLION
+    style = {"color": color, "linewidth": 0.8, "shrinkA": 0.0, "shrinkB": 0.0}
     if label.run:  # a bracket over the run's rep numbers
         ax.annotate(
             "",
@@ -972,57 +1168,120 @@ def _draw_flag_label(
         xy=(label.x, 1.0),
         xycoords=anchor_tr,
         xytext=(x, 1.0),
-        textcoords=row_tr,
+        textcoords=_row_transform(ax, band, row),
         ha="center",
         va="bottom",
         fontsize=_LABEL_FONT_PT,
-        color=_VERMILLION,
+        color=color,
+        bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"},
         arrowprops={"arrowstyle": "-", "linestyle": ":", **style},
+        zorder=6 + _MAX_LABEL_ROWS - row,
     )
-    ann.set_gid("flag-label")
+    ann.set_gid("ignored-label" if label.ignored else "flag-label")
 
 
-def _draw_flag_lanes(
-    ax: Axes,
-    reps: Sequence[RepResult],
-    lanes: Sequence[str],
-    row_transform: Callable[[int], Transform],
-) -> None:
-    """One row per flag name: a mark over every rep with that flag, the name at the right."""
+def _draw_lane(ax: Axes, lane: _Lane, tr: Transform) -> None:
+    """A faint line across the axes, a mark over each of the lane's reps, its name at the right."""
     fig = ax.get_figure()
     assert fig is not None
-    for row, name in enumerate(lanes):
-        tr = row_transform(row)
-        xs = [_peak_time(r) for r in reps if name in r.flag_names]
-        ax.plot(
-            [0.0, 1.0],
-            [1.0, 1.0],
-            transform=blended_transform_factory(ax.transAxes, tr)
-            + ScaledTranslation(0, 5.0 / 72.0, fig.dpi_scale_trans),
-            color="#e6e6e6",
-            linewidth=0.8,
-            zorder=1,
+    lift = ScaledTranslation(0, 5.0 / 72.0, fig.dpi_scale_trans)
+    color = _IGNORED_INK if lane.ignored else _VERMILLION
+    ax.plot(
+        [0.0, 1.0],
+        [1.0, 1.0],
+        transform=blended_transform_factory(ax.transAxes, tr) + lift,
+        color="#e6e6e6",
+        linewidth=0.8,
+        zorder=1,
+    )
+    ax.plot(
+        list(lane.xs),
+        [1.0] * len(lane.xs),
+        transform=tr + lift,
+        linestyle="none",
+        marker="x" if lane.ignored else "s",
+        markersize=6,
+        markeredgewidth=1.6 if lane.ignored else 1.0,
+        color=color,
+    )
+    txt = ax.text(
+        1.0,
+        1.0,
+        lane.text,
+        transform=blended_transform_factory(ax.transAxes, tr),
+        ha="left",
+        va="bottom",
+        fontsize=_LABEL_FONT_PT,
+        color=color,
+    )
+    txt.set_gid("ignored-label" if lane.ignored else "flag-label")
+
+
+def _angle_titles(fig: Figure, ax: Axes, result: SessionResult, s: SetResult) -> None:
+    target = result.settings.target_tempo
+    fig.suptitle(
+        f"Set {s.index} — {_plural(s.rep_count, 'rep')} — tempo {s.tempo}"
+        + (f" (target {target})" if target else ""),
+        fontsize=14,
+        fontweight="bold",
+    )
+    sub = (
+        f"{result.recording}, {s.start_s:.0f}–{s.end_s:.0f} s · tempo = median seconds "
+        f"{_TEMPO_ORDER}"
+    )
+    if s.flag_counts:
+        sub += " · flags: " + _counts_text(s.flag_counts)
+    if s.ignored:
+        sub += " · not counted: " + _counts_text(_ignored_counts(s), _IGNORED_TEXT)
+    ax.set_title(textwrap.fill(sub, 140), fontsize=10, color=_GREY, loc="left")
+
+
+def _angle_legend(tol: float | None, *, flagged: bool, ignored: bool, gap: bool) -> list[Artist]:
+    handles: list[Artist] = [Line2D([], [], color=_INK, linewidth=1.4, label="leg angle θ")]
+    handles += [Patch(facecolor=PHASE_COLORS[p], alpha=0.35, label=PHASE_LABELS[p]) for p in PHASES]
+    handles.append(Line2D([], [], color=_GREY, linewidth=1.3, label="hip line (θ = 0°)"))
+    if tol is not None:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=_VERMILLION,
+                linewidth=1.3,
+                linestyle="--",
+                label=f"tolerance ({tol:+g}°)",
+            )
         )
-        ax.plot(
-            xs,
-            [1.0] * len(xs),
-            transform=tr + ScaledTranslation(0, 5.0 / 72.0, fig.dpi_scale_trans),
-            linestyle="none",
-            marker="s",
-            markersize=6,
-            color=_VERMILLION,
+    if flagged:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                **_FLAGGED_MARKER,
+                markersize=9,
+                label="flagged rep (peak); flags named above",
+            )
         )
-        txt = ax.text(
-            1.0,
-            1.0,
-            f" {_flag_text([name])} ({len(xs)} reps)",
-            transform=blended_transform_factory(ax.transAxes, tr),
-            ha="left",
-            va="bottom",
-            fontsize=_LABEL_FONT_PT,
-            color=_VERMILLION,
+    if ignored:
+        handles.append(
+            Patch(
+                facecolor=_IGNORED_FILL,
+                edgecolor=_IGNORED_EDGE,
+                label="not counted as a rep (why named above)",
+            )
         )
-        txt.set_gid("flag-label")
+    if gap:
+        handles.append(
+            Patch(facecolor="none", edgecolor=_GREY, hatch="///", label="gap in the data")
+        )
+    return handles
+
+
+def _ignored_counts(s: SetResult) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for m in s.ignored:
+        counts[m.kind] = counts.get(m.kind, 0) + 1
+    return counts
 
 
 _TEXT_TO_PATH = TextToPath()
@@ -1089,13 +1348,14 @@ def _flag_text(names: Iterable[str]) -> str:
     return ", ".join(_FLAG_TEXT.get(n, n.replace("_", " ")) for n in names)
 
 
-def _counts_items(counts: Mapping[str, int]) -> list[str]:
+def _counts_items(counts: Mapping[str, int], names: Mapping[str, str] = _FLAG_TEXT) -> list[str]:
+    """``name ×n`` by falling count (flag names by default)."""
     items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [f"{_FLAG_TEXT.get(k, k.replace('_', ' '))} ×{v}" for k, v in items if v]
+    return [f"{names.get(k, k.replace('_', ' '))} ×{v}" for k, v in items if v]
 
 
-def _counts_text(counts: Mapping[str, int]) -> str:
-    return ", ".join(_counts_items(counts))
+def _counts_text(counts: Mapping[str, int], names: Mapping[str, str] = _FLAG_TEXT) -> str:
+    return ", ".join(_counts_items(counts, names))
 
 
 def _wrap_items(items: Sequence[str], width: int, *, max_lines: int) -> list[str]:

@@ -2,7 +2,9 @@
 
 A session is described rep by rep (:class:`RepSpec`); :func:`make_session` synthesises the leg
 angle trace those reps would produce (rests with walking between sets, a bench bottom around
-−40°) and fills in every result field the way the analysis defines it (contracts §3).
+−40°) and fills in every result field the way the analysis defines it (contracts §3). Movements
+that are not reps — a rebound after a rep (``RepSpec.rebound_deg``), a leg swing while getting on
+and off (``edge_swings``) — are drawn into the trace and listed in the set's ``ignored``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from imu.results import AngleTrace, Flag, PhaseStats, RepResult, SessionResult, SetResult
+from imu.results import (
+    AngleTrace,
+    Flag,
+    IgnoredMovement,
+    PhaseStats,
+    RepResult,
+    SessionResult,
+    SetResult,
+)
 from imu.settings import Settings
 
 __all__ = ["RepSpec", "default_sets", "make_session", "uniform_set"]
@@ -42,6 +52,14 @@ class RepSpec:
     peak_deg: float = -1.5
     bottom_deg: float = -40.0
     flags: tuple[str, ...] = ()
+    #: a bounce of this height off the bottom right after the rep (0 = none; needs a bottom
+    #: pause of at least 0.6 s), listed as an ignored ``rebound``
+    rebound_deg: float = 0.0
+
+
+_REBOUND_S = 0.5  # how long a rebound lasts
+_SWING_S = 1.6  # how long a swing while getting on or off lasts
+_SWING_REST_S = 1.5  # still at the bottom between a swing and the set
 
 
 def uniform_set(n: int, *, flags: tuple[str, ...] = (), seed: int = 0) -> list[RepSpec]:
@@ -114,6 +132,31 @@ def _walk(n: int, rate_hz: float, rng: np.random.Generator) -> FloatArray:
     )
 
 
+def _swing(n: int, bottom_deg: float, peak_deg: float) -> FloatArray:
+    """Up and straight back down, no hold: a half sine from the bottom to ``peak_deg``."""
+    return bottom_deg + (peak_deg - bottom_deg) * np.sin(np.pi * np.arange(n) / max(n, 1))
+
+
+def _edge_swing(
+    t_s: float, bottom_deg: float, peak_deg: float, rate_hz: float, *, getting_on: bool
+) -> tuple[FloatArray, IgnoredMovement]:
+    """A swing starting at ``t_s`` and the ignored movement it is; the rest is on the set's side."""
+    n_swing, n_rest = round(_SWING_S * rate_hz), round(_SWING_REST_S * rate_hz)
+    swing = _swing(n_swing, bottom_deg, peak_deg)
+    rest = np.full(n_rest, bottom_deg)
+    seg = np.concatenate([swing, rest] if getting_on else [rest, swing])
+    start = t_s + (0 if getting_on else n_rest / rate_hz)
+    when = "getting on" if getting_on else "getting off"
+    movement = IgnoredMovement(
+        start_s=start,
+        end_s=start + n_swing / rate_hz,
+        peak_angle_deg=peak_deg,
+        kind="swing",
+        reason=f"swing while {when}: no hold, {_SWING_REST_S:g} s apart",
+    )
+    return seg, movement
+
+
 def _tempo_str(values: Sequence[float]) -> str:
     return "-".join(str(round(v)) if math.isfinite(v) else "0" for v in values)
 
@@ -127,8 +170,10 @@ def make_session(
     lead_s: float = 15.0,
     notes: tuple[str, ...] | None = None,
     seed: int = 0,
+    edge_swings: bool = False,
 ) -> SessionResult:
-    """A session made of ``sets`` (default :func:`default_sets`); ``[]`` gives zero sets."""
+    """A session made of ``sets`` (default :func:`default_sets`); ``[]`` gives zero sets.
+    ``edge_swings``: every set has a swing while getting on and one while getting off."""
     specs = default_sets() if sets is None else [list(s) for s in sets]
     settings = Settings(target_tempo=target_tempo)
     target = settings.tempo
@@ -144,6 +189,15 @@ def make_session(
         pieces.append(_ramp(round(2.0 * sample_rate_hz), -85.0, bottom0))
         pieces.append(np.full(round(1.0 * sample_rate_hz), bottom0))
         n_done += pieces[-1].size + pieces[-2].size
+        peak0 = reps[0].peak_deg if reps else -10.0
+        ignored: list[IgnoredMovement] = []
+        if edge_swings:
+            seg, m = _edge_swing(
+                n_done * dt, bottom0, (bottom0 + peak0) / 2, sample_rate_hz, getting_on=True
+            )
+            pieces.append(seg)
+            n_done += seg.size
+            ignored.append(m)
         rep_results: list[RepResult] = []
         for i, spec in enumerate(reps):
             last = i == len(reps) - 1
@@ -156,12 +210,25 @@ def make_session(
             top_end = top_start + n_top * dt
             end = top_end + n_ecc * dt
             nxt_bottom = spec.bottom_deg if last else reps[i + 1].bottom_deg
+            bottom = np.full(n_bot, nxt_bottom)
+            if spec.rebound_deg > 0:
+                n_reb = min(round(_REBOUND_S * sample_rate_hz), n_bot)
+                bottom[:n_reb] = _swing(n_reb, nxt_bottom, nxt_bottom + spec.rebound_deg)
+                ignored.append(
+                    IgnoredMovement(
+                        start_s=end,
+                        end_s=end + n_reb * dt,
+                        peak_angle_deg=nxt_bottom + spec.rebound_deg,
+                        kind="rebound",
+                        reason=f"rebound {spec.rebound_deg:.0f}° after rep {i + 1}",
+                    )
+                )
             seg = np.concatenate(
                 [
                     _ramp(n_con, spec.bottom_deg, spec.peak_deg),
                     spec.peak_deg - 0.3 * np.linspace(0.0, 1.0, n_top),
                     _ramp(n_ecc, spec.peak_deg - 0.3, nxt_bottom),
-                    np.full(n_bot, nxt_bottom),
+                    bottom,
                 ]
             )
             pieces.append(seg + rng.normal(0, 0.25, seg.size))
@@ -217,10 +284,21 @@ def make_session(
             )
         # get off the bench and walk
         last_bottom = reps[-1].bottom_deg if reps else -40.0
+        if edge_swings:
+            seg, m = _edge_swing(
+                n_done * dt,
+                last_bottom,
+                (last_bottom + peak0) / 2,
+                sample_rate_hz,
+                getting_on=False,
+            )
+            pieces.append(seg)
+            n_done += seg.size
+            ignored.append(m)
         pieces.append(_ramp(round(2.0 * sample_rate_hz), last_bottom, -85.0))
         pieces.append(_walk(round(rest_s * sample_rate_hz), sample_rate_hz, rng))
         n_done += pieces[-1].size + pieces[-2].size
-        set_results.append(_set_result(set_no, tuple(rep_results), settings))
+        set_results.append(_set_result(set_no, tuple(rep_results), settings, tuple(ignored)))
 
     time_s = np.arange(n_done) * dt
     theta = np.concatenate(pieces)
@@ -245,7 +323,12 @@ def make_session(
     )
 
 
-def _set_result(index: int, reps: tuple[RepResult, ...], settings: Settings) -> SetResult:
+def _set_result(
+    index: int,
+    reps: tuple[RepResult, ...],
+    settings: Settings,
+    ignored: tuple[IgnoredMovement, ...] = (),
+) -> SetResult:
     stats = {
         "concentric_s": PhaseStats.of([r.concentric_s for r in reps]),
         "top_hold_s": PhaseStats.of([r.top_hold_s for r in reps]),
@@ -284,4 +367,5 @@ def _set_result(index: int, reps: tuple[RepResult, ...], settings: Settings) -> 
         velocity_loss_pct=100.0 * (v_first - v_last) / v_first,
         rom_loss_deg=rom_first - rom_last,
         tempo_adherence_pct=adherence,
+        ignored=ignored,
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 from imu.errors import ConfigError
 from imu.live import audio
@@ -34,7 +35,11 @@ from imu.live.audio import (
     open_sink,
     synth_wav,
 )
-from imu.settings import parse_tempo
+from imu.live.detector import DetectorState, DetectorStatus, LiveEvent
+from imu.live.session import LiveSession
+from imu.live.view import LiveView
+from imu.recording import read_recording
+from imu.settings import Settings, parse_tempo
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
@@ -444,3 +449,138 @@ def test_real_backends_never_raise() -> None:  # pragma: no cover - depends on t
     cues.rep(1, t_s=0.0)
     cues.set_end(1, "3-0-2-1", t_s=1.0)
     sink.close()
+
+
+# --- withdrawn and late reps --------------------------------------------------------------------
+
+
+def test_a_withdrawn_rep_says_so_with_the_new_count_and_its_own_tone() -> None:
+    sink = RecordingSink()
+    cues = Cues(sink)
+    cues.rep(8, t_s=40.0)
+    cue = cues.rep_cancelled(7, t_s=41.0, kind="rebound")
+    cues.rep(5, t_s=42.0, late=True)
+    cues.rep_cancelled(None, t_s=43.0)
+    assert sink.entries[1:] == [
+        (41.0, "rep_cancelled", "That one didn't count, 7"),
+        (42.0, "rep", "That one counts, 5"),
+        (43.0, "rep_cancelled", "That one didn't count"),
+    ]
+    assert cue.name == "rebound" and cue.tone == "rep_cancelled"
+    others = [spec for name, spec in TONES.items() if name != "rep_cancelled"]
+    assert TONES["rep_cancelled"] not in others
+    # it takes the rep count's place in the queue: the newest says the count as it stands
+    assert cue.slot == "rep"
+
+
+def test_no_stale_count_waits_behind_a_withdrawal(tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    say, say_log = fake_player(tmp_path, "speech", gated(gate))
+    sink = AudioSink([SpeechBackend("speech", [str(say)])])
+    try:
+        cues = Cues(sink)
+        cues.rep(1, t_s=0.0)  # playing, held by the gate
+        assert wait_for(lambda: lines(say_log) == ["1"])
+        cues.rep(2, t_s=1.0)  # waits …
+        cues.rep_cancelled(1, t_s=1.1, kind="getting_on")  # … and is replaced
+        gate.touch()
+        assert sink.wait_idle(5.0)
+    finally:
+        sink.close()
+    assert lines(say_log) == ["1", "That one didn't count, 1"]
+
+
+class ScriptedDetector:
+    """Stands in for the session's LiveDetector: each update returns the next scripted events
+    and state."""
+
+    def __init__(self, script: list[tuple[list[LiveEvent], DetectorState]]) -> None:
+        self.script = script
+        self.state = DetectorState()
+
+    def update(self, *_: object) -> list[LiveEvent]:
+        events, self.state = self.script.pop(0)
+        return events
+
+    def finish(self) -> list[LiveEvent]:
+        return []
+
+
+def test_the_session_cues_and_shows_a_withdrawal_and_a_late_rep(tmp_path: Path) -> None:
+    reason = "getting on: started 84° from the set's bottom"
+    withdrawn = f"rep 1 did not count: {reason}"
+    busy = DetectorStatus(starting=False)
+    script = [
+        (
+            [LiveEvent("set_start", 10.0, set_index=1)]
+            + [LiveEvent("rep", 10.0 + k, set_index=1, rep_index=k) for k in (1, 2, 3)],
+            DetectorState(ready=True, set_index=1, rep_count=3, in_set=True, status=busy),
+        ),
+        (
+            [
+                LiveEvent(
+                    "rep_cancelled",
+                    14.0,
+                    set_index=1,
+                    rep_index=1,
+                    rep_count=2,
+                    kind="getting_on",
+                    detail=reason,
+                )
+            ],
+            DetectorState(
+                ready=True, set_index=1, rep_count=2, in_set=True, status=busy, withdrawn=withdrawn
+            ),
+        ),
+        (
+            [LiveEvent("rep", 15.0, set_index=1, rep_index=3, late=True)],
+            DetectorState(ready=True, set_index=1, rep_count=3, in_set=True, status=busy),
+        ),
+    ]
+    sink, out = RecordingSink(), io.StringIO()
+    view = LiveView(console=Console(file=out, width=120), mode="plain")
+    session = LiveSession(Settings(), sampling_rate_hz=100.0, cues=Cues(sink), view=view)
+    session.detector = ScriptedDetector(script)  # type: ignore[assignment]
+    block = (np.zeros(1), np.zeros((1, 3)), np.zeros((1, 3)))
+    with session:
+        for _ in range(3):
+            session.feed(*block)
+    spoken = [(kind, text) for _, kind, text in sink.entries if kind != "connection"]
+    assert spoken == [
+        ("set_start", "Set 1"),
+        ("rep", "1"),
+        ("rep", "2"),
+        ("rep", "3"),
+        ("rep_cancelled", "That one didn't count, 2"),
+        ("rep", "That one counts, 3"),
+    ]
+    written = out.getvalue()
+    assert f"set 1: {withdrawn} — now 2" in written
+    assert "set 1 rep 3 counted late — now 3" in written
+    assert view.state.late_rep == 3 and view.state.withdrawn is None
+
+
+def test_a_real_withdrawal_is_spoken_and_shown(shared_dir: Path) -> None:
+    """The independent simulator's session 3002: the detector withdraws a swing while getting
+    on that it had counted; the cue and the view say so with the count that stands."""
+    rec = read_recording(shared_dir / "datasets" / "sim-independent" / "indep_3002.csv")
+    sink, out = RecordingSink(), io.StringIO()
+    view = LiveView(console=Console(file=out, width=200), mode="plain")
+    session = LiveSession(
+        Settings(), sampling_rate_hz=rec.sample_rate_hz, cues=Cues(sink), view=view
+    )
+    with session:
+        for i in range(0, rec.time_s.shape[0], 25):
+            j = i + 25
+            session.feed(rec.time_s[i:j], rec.acc_g[i:j], rec.gyro_dps[i:j])
+    cancelled = [c for c in sink.cues if c.kind == "rep_cancelled"]
+    assert cancelled, "the detector withdraws reps in this session"
+    assert session.event_counts.get("rep_cancelled") == len(cancelled)
+    assert all(
+        c.tone == "rep_cancelled" and c.text.startswith("That one didn't count, ")
+        for c in cancelled
+    )
+    shown = [line for line in out.getvalue().splitlines() if "did not count" in line]
+    assert len(shown) == len(cancelled)
+    for line, cue in zip(shown, cancelled, strict=True):
+        assert line.endswith(f"— now {cue.text.rsplit(' ', 1)[1]}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import subprocess
 import sys
@@ -189,7 +190,8 @@ def test_one_rep_set() -> None:
     fig.canvas.draw()
 
 
-def _many_flags() -> SessionResult:
+def _many_specs() -> list[RepSpec]:
+    """30 reps with a cycle of flag combinations (one in six clean)."""
     names = [
         ("momentum",),
         ("above_hip_line",),
@@ -198,10 +200,14 @@ def _many_flags() -> SessionResult:
         ("partial",),
         (),
     ]
-    reps = [
+    return [
         RepSpec(r.concentric_s, r.top_hold_s, r.eccentric_s, r.bottom_pause_s, 7.0, -40.0, f)
         for r, f in zip(uniform_set(30, seed=9), itertools.cycle(names), strict=False)
     ]
+
+
+def _many_flags() -> SessionResult:
+    reps = _many_specs()
     same = uniform_set(30, flags=("momentum", "above_hip_line", "no_hold"), seed=5)
     sparse = uniform_set(30, seed=4)
     for i in (0, 2, 3, 5, 6, 29):
@@ -274,3 +280,113 @@ def test_charts_do_not_touch_pyplot(tmp_path: Path) -> None:
     )
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root, timeout=60)
+
+
+# -- movements that were not counted ----------------------------------------------------------
+
+
+def _with_ignored() -> SessionResult:
+    """One set of 8 reps: rebounds after reps 2 and 5, a swing while getting on and off."""
+    reps = uniform_set(8, seed=6)
+    for i in (1, 4):
+        r = reps[i]
+        reps[i] = dataclasses.replace(r, bottom_pause_s=1.2, rebound_deg=6.0)
+    return make_session([reps], edge_swings=True, rest_s=10.0, lead_s=5.0)
+
+
+def _ignored_spans(fig: Figure) -> list[tuple[float, float]]:
+    spans = [c for c in fig.axes[0].collections if c.get_gid() == "ignored-span"]
+    if not spans:
+        return []
+    (bars,) = spans
+    extents = [
+        (float(p.vertices[:, 0].min()), float(p.vertices[:, 0].max())) for p in bars.get_paths()
+    ]
+    return sorted(extents)
+
+
+def test_angle_chart_greys_and_names_the_movements_not_counted() -> None:
+    result = _with_ignored()
+    s = result.sets[0]
+    assert [m.kind for m in s.ignored] == ["swing", "rebound", "rebound", "swing"]
+    fig = set_angle_figure(result, 1)
+    spans = _ignored_spans(fig)
+    expected = sorted((m.start_s, m.end_s) for m in s.ignored)
+    assert np.array(spans) == pytest.approx(np.array(expected))
+    labels = sorted(t.get_text() for t in _gid_texts(fig, "ignored-label"))
+    assert labels == ["rebound", "rebound", "swing, getting off", "swing, getting on"]
+    assert "not counted as a rep (why named above)" in _legend_texts(fig)
+    assert "not counted: rebound ×2, swing ×2" in fig.axes[0].get_title(loc="left").replace(
+        "\n", " "
+    )
+    # the swings lie outside the set's own span: the window shows them
+    x0, x1 = fig.axes[0].get_xlim()
+    assert x0 < s.ignored[0].start_s and x1 > s.ignored[-1].end_s
+    # the flags keep their own labels
+    assert not _gid_texts(fig, "flag-label")
+
+
+def test_a_set_with_nothing_ignored_has_no_grey_spans(small_session: SessionResult) -> None:
+    fig = set_angle_figure(small_session, 1)
+    assert _ignored_spans(fig) == []
+    assert not _gid_texts(fig, "ignored-label")
+    assert not any("not counted" in t for t in _legend_texts(fig))
+
+
+def test_ignored_labels_do_not_overlap_flags_or_numbers() -> None:
+    reps = uniform_set(14, seed=8)
+    for i in range(0, 13, 2):  # a flagged rep, then a rebound right after it
+        reps[i] = dataclasses.replace(
+            reps[i], flags=("momentum",), bottom_pause_s=0.9, rebound_deg=5.0
+        )
+    result = make_session([reps], edge_swings=True)
+    fig = set_angle_figure(result, 1)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    ignored = _gid_texts(fig, "ignored-label")
+    assert len(ignored) == 9  # seven rebounds and two swings, each named
+    boxes = [
+        _text_box(t, renderer)
+        for gid in ("rep-number", "flag-label", "ignored-label")
+        for t in _gid_texts(fig, gid)
+    ]
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b), (a, b)
+
+
+def test_too_many_to_name_one_by_one_get_a_lane_per_kind() -> None:
+    reps = [dataclasses.replace(r, bottom_pause_s=0.9, rebound_deg=4.0) for r in _many_specs()]
+    result = make_session([reps])
+    fig = set_angle_figure(result, 1)
+    lanes = [t.get_text() for t in _gid_texts(fig, "ignored-label")]
+    assert lanes == [" rebound (30 not counted)"]
+    assert len(_ignored_spans(fig)) == 30
+
+
+def test_close_rep_numbers_are_staggered_not_overlapped() -> None:
+    quick = [RepSpec(0.4, 0.1, 0.4, 0.1, peak_deg=-2.0) for _ in range(12)]
+    result = make_session([uniform_set(6, seed=2) + quick])
+    fig = set_angle_figure(result, 1)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    numbers = _gid_texts(fig, "rep-number")
+    assert [t.get_text() for t in numbers] == [str(i) for i in range(1, 19)]
+    boxes = [_text_box(t, renderer) for t in numbers]
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b), (a, b)
+    assert len({round(b.y0) for b in boxes}) == 2  # two rows of numbers
+
+
+def test_overview_marks_the_movements_not_counted() -> None:
+    result = _with_ignored()
+    fig = overview_figure(result)
+    trace_ax = fig.axes[0]
+    (marks,) = [line for line in trace_ax.get_lines() if line.get_gid() == "ignored-mark"]
+    assert len(marks.get_xdata()) == len(result.sets[0].ignored)  # type: ignore[arg-type]
+    legend = trace_ax.get_legend()
+    assert legend is not None and "not counted" in {t.get_text() for t in legend.get_texts()}
+    (table,) = [t for ax in fig.axes for t in ax.tables]
+    cells = [c.get_text().get_text() for c in table.get_celld().values()]
+    assert "not counted: rebound ×2, swing ×2" in cells
+    plain = overview_figure(make_session([uniform_set(3, seed=1)]))
+    assert not [line for line in plain.axes[0].get_lines() if line.get_gid() == "ignored-mark"]

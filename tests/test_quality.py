@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from imu.live.session import LiveSession
-from imu.live.view import LiveState, render, status_line
+from imu.live.view import LiveState, LiveView, render, status_line
 from imu.quality import QualityMonitor, check_quality, rate_mismatch
 from imu.settings import Settings
 
@@ -97,12 +97,16 @@ def test_the_monitor_and_the_live_view_show_a_clipped_sensor() -> None:
         seen.update(monitor.update(t[i : i + 5], acc[i : i + 5], gyro[i : i + 5]))
     assert any("saturated at" in p for p in seen)
 
-    session = LiveSession(Settings(), sampling_rate_hz=RATE_HZ)
+    # the live path shows the detector's own monitor (one in one place): the same problems
+    view = LiveView(mode="off")
+    session = LiveSession(Settings(), sampling_rate_hz=RATE_HZ, view=view)
     problems = set()
     for i in range(0, 500, 5):
         session.feed(t[i : i + 5], acc[i : i + 5], gyro[i : i + 5])
-        problems.update(session.quality.current)
+        assert view.state.sensor_problems == session.detector.state.status.sensor_problems
+        problems.update(view.state.sensor_problems)
     assert problems == seen
+    assert view.state.clipping
 
 
 def test_the_view_draws_the_sensor_line() -> None:

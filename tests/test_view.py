@@ -16,6 +16,7 @@ from imu.live.view import (
     WarningNote,
     angle_style,
     big_number,
+    plain_lines,
     render,
     status_line,
 )
@@ -212,3 +213,52 @@ def test_off_mode_writes_nothing() -> None:
     assert out.getvalue() == ""
     with pytest.raises(ValueError):
         LiveView(mode="fancy")
+
+
+# -- withdrawn and late reps, the detector's status flags -------------------------------------
+
+WITHDRAWN = "rep 8 did not count: rebound 5° after rep 7"
+
+
+def test_render_shows_a_withdrawn_rep_its_reason_and_the_corrected_count() -> None:
+    state = dataclasses.replace(STATE, rep_count=7, withdrawn=WITHDRAWN)
+    text = text_of(state, width=200)
+    assert f"✗ {WITHDRAWN} — now 7" in text
+    assert "7 reps" in text
+    assert "did not count" not in text_of(STATE, width=200)
+
+
+def test_render_says_when_a_rep_was_counted_late() -> None:
+    text = text_of(dataclasses.replace(STATE, rep_count=5, late_rep=5), width=200)
+    assert "rep 5 counted late" in text
+    assert "counted late" not in text_of(STATE, width=200)
+
+
+def test_render_shows_the_detectors_status_flags() -> None:
+    assert "detector:" not in text_of(STATE)
+    text = text_of(dataclasses.replace(STATE, starting=True, in_gap=True), width=200)
+    assert "detector: starting up" in text and "in a gap" in text and "clipping" not in text
+    clipped = dataclasses.replace(STATE, clipping=True, sensor_problems=("gyro_z saturated",))
+    ansi = styled(clipped, width=200)
+    assert "clipping (a channel at the sensor's range)" in text_of(clipped, width=200)
+    assert "31mclipping" in ansi  # red
+
+
+def test_plain_lines_for_a_withdrawal_a_late_rep_and_the_flags() -> None:
+    before = dataclasses.replace(STATE, rep_count=8, in_set=True, set_index=1, starting=True)
+    ready = dataclasses.replace(before, starting=False)
+    assert [t for t, _ in plain_lines(before, ready)] == ["[02:03.4] detector: ready"]
+    withdrawn = dataclasses.replace(ready, rep_count=7, withdrawn=WITHDRAWN)
+    lines = [t for t, _ in plain_lines(ready, withdrawn)]
+    assert lines == [f"[02:03.4] set 1: {WITHDRAWN} — now 7"]  # no "rep 7" line
+    late = dataclasses.replace(withdrawn, rep_count=8, withdrawn=None, late_rep=6)
+    assert [t for t, _ in plain_lines(withdrawn, late)] == [
+        "[02:03.4] set 1 rep 6 counted late — now 8"
+    ]
+    gap = dataclasses.replace(late, in_gap=True)
+    assert plain_lines(late, gap) == []  # brief, counted as lost samples: the live view only
+    clipped = dataclasses.replace(gap, clipping=True)
+    assert plain_lines(gap, clipped) == [
+        ("[02:03.4] detector: clipping (a channel at the sensor's range)", "red")
+    ]
+    assert [t for t, _ in plain_lines(clipped, gap)] == ["[02:03.4] detector: no longer clipping"]

@@ -80,7 +80,9 @@ class Cue:
     """One thing to say or play, stamped with the recording time it was issued at."""
 
     t_s: float  #: recording time (``time_s`` base) when the cue was issued, s
-    kind: str  #: ``rep``, ``warning``, ``set_start``, ``set_end``, ``connection``, ``metronome``
+    #: ``rep``, ``rep_cancelled``, ``warning``, ``set_start``, ``set_end``, ``connection``,
+    #: ``metronome``
+    kind: str
     text: str  #: words to speak ("" = nothing to say)
     name: str = ""  #: warning kind, connection state or metronome phase
     tone: str = ""  #: key into :data:`TONES` for tone back-ends ("" = no tone)
@@ -90,8 +92,11 @@ class Cue:
 
     @property
     def slot(self) -> str:
-        """At most one cue per slot waits for playback; a newer one replaces it."""
-        return f"warning:{self.name}" if self.kind == "warning" else self.kind
+        """At most one cue per slot waits for playback; a newer one replaces it. A withdrawal
+        shares the rep count's slot: whichever is newer says the count as it stands."""
+        if self.kind == "warning":
+            return f"warning:{self.name}"
+        return "rep" if self.kind == "rep_cancelled" else self.kind
 
 
 #: spoken text of each warning kind (unknown kinds are spoken with spaces for underscores)
@@ -115,6 +120,7 @@ CONNECTION_TEXT: Final[dict[str, str]] = {
 _PRIORITY: Final[dict[str, int]] = {
     "metronome": 50,
     "warning": 40,
+    "rep_cancelled": 30,
     "rep": 30,
     "set_end": 20,
     "set_start": 15,
@@ -125,6 +131,7 @@ _MAX_DELAY_S: Final[dict[str, float | None]] = {
     "metronome": 0.25,
     "warning": 1.5,
     "rep": 1.5,
+    "rep_cancelled": 2.5,
     "set_start": 3.0,
     "set_end": 10.0,
     "connection": 5.0,
@@ -173,9 +180,18 @@ class Cues:
         text = "Go" if set_index is None else f"Set {set_index}"
         return self._emit(_cue(t_s, "set_start", text, tone="set_start"))
 
-    def rep(self, count: int, *, t_s: float) -> Cue:
-        """The rep count, spoken as a number (counted at the top of the rep)."""
-        return self._emit(_cue(t_s, "rep", str(int(count)), name=str(int(count)), tone="rep"))
+    def rep(self, count: int, *, t_s: float, late: bool = False) -> Cue:
+        """The rep count, spoken as a number (counted at the top of the rep). ``late``: a rep
+        counted after its top, once its set showed it was one — "That one counts, 5"."""
+        n = int(count)
+        text = f"That one counts, {n}" if late else str(n)
+        return self._emit(_cue(t_s, "rep", text, name=str(n), tone="rep"))
+
+    def rep_cancelled(self, count: int | None, *, t_s: float, kind: str = "") -> Cue:
+        """A counted rep was withdrawn (``kind``: why, e.g. ``rebound``); says the set's count
+        after it — "That one didn't count, 7" — with a tone of its own."""
+        text = "That one didn't count" + ("" if count is None else f", {int(count)}")
+        return self._emit(_cue(t_s, "rep_cancelled", text, name=kind, tone="rep_cancelled"))
 
     def warning(self, kind: str, *, t_s: float) -> Cue | None:
         """A form warning: ``above_hip_line``, ``momentum``, ``drop``, ``no_hold``, …"""
@@ -363,6 +379,8 @@ TONES: Final[dict[str, ToneSpec]] = {
     "second": ToneSpec(((1760.0, 0.015),)),
     # events, when there is no speech
     "rep": ToneSpec(((988.0, 0.07), (1319.0, 0.12))),
+    # a rep withdrawn: "uh-oh", a falling fourth, low and softly buzzing
+    "rep_cancelled": ToneSpec(((659.0, 0.1), (0.0, 0.04), (494.0, 0.24)), (1.0, 0.0, 0.3)),
     "warning": ToneSpec(((196.0, 0.14), (0.0, 0.05), (196.0, 0.14)), (1.0, 0.0, 0.4, 0.0, 0.2)),
     "set_start": ToneSpec(((523.0, 0.08), (659.0, 0.08), (784.0, 0.14))),
     "set_end": ToneSpec(((784.0, 0.08), (659.0, 0.08), (523.0, 0.2))),

@@ -33,7 +33,6 @@ import numpy.typing as npt
 from imu.live.audio import Cues, Metronome
 from imu.live.detector import LiveDetector, LiveEvent
 from imu.live.view import LiveState, LiveView, PhaseTimes, WarningNote
-from imu.quality import QualityMonitor
 from imu.recording import Recording
 from imu.settings import Settings
 
@@ -88,8 +87,6 @@ class LiveSession:
         self.settings = settings
         self.sampling_rate_hz = float(sampling_rate_hz)
         self.detector = LiveDetector(settings, sampling_rate_hz=sampling_rate_hz)
-        #: saturated or flat-lined channels, a rate off the nominal one: shown in the view
-        self.quality = QualityMonitor(sampling_rate_hz=sampling_rate_hz)
         self.view = view
         self.cues = cues
         self.status = status if status is not None else SourceStatus()
@@ -105,6 +102,7 @@ class LiveSession:
         if cues is not None and tempo is not None and sum(tempo.as_tuple()) > 0:
             self._metronome = cues.metronome(tempo)
         self._warnings: deque[WarningNote] = deque(maxlen=_MAX_WARNINGS)
+        self._late_rep: int | None = None  # the last rep, when it was counted late
         self._recent: deque[tuple[float, int]] = deque()  # (last time of a block, its samples)
         self._lost = 0
         self._period = 1.0 / self.sampling_rate_hz
@@ -124,7 +122,6 @@ class LiveSession:
         if t.shape[0] == 0:
             return []
         self._count_samples(t)
-        self.quality.update(t, acc_g, gyro_dps)
         events = self.detector.update(t, acc_g, gyro_dps)
         self._handle(events)
         if self._metronome is not None:
@@ -225,21 +222,15 @@ class LiveSession:
             self._file.flush()
 
     def _speak(self, e: LiveEvent) -> None:
-        cues, metronome = self.cues, self._metronome
+        metronome = self._metronome
         if e.event in ("set_start", "set_resumed") and metronome is not None:
             metronome.start(e.t_s)
         elif e.event in ("set_end", "set_cancelled") and metronome is not None:
             metronome.stop()
-        if cues is None:
-            return
-        if e.event == "set_start":
-            cues.set_start(t_s=e.t_s, set_index=e.set_index)
-        elif e.event == "rep" and e.rep_index is not None:
-            cues.rep(e.rep_index, t_s=e.t_s)
-        elif e.event in WARNING_EVENTS:
-            cues.warning(e.event, t_s=e.t_s)
-        elif e.event == "set_end":
-            cues.set_end(e.rep_count or 0, e.tempo, t_s=e.t_s, set_index=e.set_index)
+        if e.event in ("rep", "set_start"):
+            self._late_rep = e.rep_index if e.late else None
+        if self.cues is not None:
+            _cue(self.cues, e)
 
     def _show(self) -> None:
         if self.view is None:
@@ -275,10 +266,29 @@ class LiveSession:
             warnings=tuple(self._warnings),
             elapsed_s=elapsed,
             output_path=status.output_path,
-            message=status.message or ("" if d.ready else "starting…"),
-            sensor_problems=self.quality.current,
+            message=status.message,
+            sensor_problems=d.status.sensor_problems,
+            starting=d.status.starting,
+            in_gap=d.status.in_gap,
+            clipping=d.status.clipping,
+            withdrawn=d.withdrawn,
+            late_rep=self._late_rep,
         )
         self.view.update(state)
+
+
+def _cue(cues: Cues, e: LiveEvent) -> None:
+    """The cue of one event (none for events that are not spoken)."""
+    if e.event == "set_start":
+        cues.set_start(t_s=e.t_s, set_index=e.set_index)
+    elif e.event == "rep" and e.rep_index is not None:
+        cues.rep(e.rep_index, t_s=e.t_s, late=bool(e.late))
+    elif e.event == "rep_cancelled":
+        cues.rep_cancelled(e.rep_count, t_s=e.t_s, kind=e.kind or "")
+    elif e.event in WARNING_EVENTS:
+        cues.warning(e.event, t_s=e.t_s)
+    elif e.event == "set_end":
+        cues.set_end(e.rep_count or 0, e.tempo, t_s=e.t_s, set_index=e.set_index)
 
 
 def _warning_detail(e: LiveEvent) -> str:

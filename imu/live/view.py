@@ -37,6 +37,7 @@ __all__ = [
     "PhaseTimes",
     "WarningNote",
     "big_number",
+    "plain_lines",
     "render",
     "status_line",
 ]
@@ -107,6 +108,15 @@ class LiveState:
     message: str = ""  #: one status line, e.g. "hold your legs in line to calibrate"
     #: what the sensor gets wrong right now, e.g. "acc_z_g saturated at +16 g" (imu.quality)
     sensor_problems: tuple[str, ...] = ()
+    #: the detector's status flags (:class:`imu.live.detector.DetectorStatus`): still starting up,
+    #: the last samples came after a gap, a channel sits at the sensor's range
+    starting: bool = False
+    in_gap: bool = False
+    clipping: bool = False
+    #: the last rep withdrawn and why, e.g. "rep 8 did not count: rebound 5° after rep 7"
+    #: (:attr:`imu.live.detector.DetectorState.withdrawn`; shown until the next rep)
+    withdrawn: str | None = None
+    late_rep: int | None = None  #: the last rep's number when it was counted after its top
 
     @property
     def loss_pct(self) -> float | None:
@@ -193,10 +203,33 @@ def _status_panel(state: LiveState) -> Panel:
         Text(f"→ {state.output_path}" if state.output_path else "not saving", style="dim"),
         Text(state.message, style="bold"),
     )
-    body: RenderableType = grid
+    lines: list[RenderableType] = [grid]
+    flags = _detector_flags(state)
+    if flags:
+        line = Text("detector: ", style="bold")
+        for i, (text, style) in enumerate(flags):
+            line.append(("  ·  " if i else "") + text, style=style)
+        lines.append(line)
     if state.sensor_problems:
-        body = Group(grid, Text(_sensor_line(state), style=f"bold {RED}"))
-    return Panel(body, title=f"imu live · {state.exercise}", title_align="left")
+        lines.append(Text(_sensor_line(state), style=f"bold {RED}"))
+    return Panel(Group(*lines), title=f"imu live · {state.exercise}", title_align="left")
+
+
+_STARTING: Final = "starting up (finding the leg's axis)"
+_IN_GAP: Final = "in a gap (samples were lost)"
+_CLIPPING: Final = "clipping (a channel at the sensor's range)"
+
+
+def _detector_flags(state: LiveState) -> list[tuple[str, str]]:
+    """The detector's raised status flags: (what it means, style)."""
+    flags = []
+    if state.starting:
+        flags.append((_STARTING, AMBER))
+    if state.in_gap:
+        flags.append((_IN_GAP, AMBER))
+    if state.clipping:
+        flags.append((_CLIPPING, RED))
+    return flags
 
 
 def _sensor_line(state: LiveState) -> str:
@@ -224,13 +257,18 @@ class AngleGauge:
 
     def lines(self, width: int) -> list[Text]:
         n = max(20, width)
+        return [self._bar(n), self._scale(n), self._label()]
+
+    def _theta(self) -> float | None:
+        theta = self.theta_deg
+        return theta if theta is not None and math.isfinite(theta) else None
+
+    def _bar(self, n: int) -> Text:
         hip = self._cell(0.0, n)
         tol = hip if self.tolerance_deg is None else self._cell(self.tolerance_deg, n)
-        theta = self.theta_deg
-        have = theta is not None and math.isfinite(theta)
-        style = angle_style(theta, self.tolerance_deg) if have and theta is not None else "dim"
-        pos = self._cell(theta, n) if have and theta is not None else -1
-
+        theta = self._theta()
+        style = "dim" if theta is None else angle_style(theta, self.tolerance_deg)
+        pos = -1 if theta is None else self._cell(theta, n)
         bar = Text()
         for i in range(n):
             if i == pos:
@@ -241,45 +279,42 @@ class AngleGauge:
                 bar.append("┊", style=AMBER)
             elif i < pos:
                 bar.append("━", style=style)
-            elif i > tol:
-                bar.append("─", style=f"dim {RED}")
-            elif i > hip:
-                bar.append("─", style=f"dim {AMBER}")
             else:
-                bar.append("─", style="dim")
+                side = f"dim {RED}" if i > tol else f"dim {AMBER}" if i > hip else "dim"
+                bar.append("─", style=side)
+        return bar
 
+    def _scale(self, n: int) -> Text:
         scale = [" "] * n
         for mark in (-90, -60, -30, 0, 30):
             label = f"{mark:+d}°" if mark else "0° hip line"
             c = self._cell(float(mark), n)
-            start = max(
-                0, min(c - (0 if mark == GAUGE_MIN_DEG else len(label) // 2), n - len(label))
-            )
             if mark == 0:
                 start = c
-            if mark == GAUGE_MAX_DEG:
+            elif mark == GAUGE_MAX_DEG:
                 start = n - len(label)
+            else:
+                offset = 0 if mark == GAUGE_MIN_DEG else len(label) // 2
+                start = max(0, min(c - offset, n - len(label)))
             if all(ch == " " for ch in scale[max(0, start - 1) : start + len(label) + 1]):
                 scale[start : start + len(label)] = list(label)
-        scale_text = Text("".join(scale), style="dim")
+        return Text("".join(scale), style="dim")
 
-        if not have or theta is None:
-            label_text = Text("θ —  (no angle yet)", style="dim")
-        elif self.tolerance_deg is not None and theta > self.tolerance_deg:
-            label_text = Text.assemble(
+    def _label(self) -> Text:
+        theta = self._theta()
+        if theta is None:
+            return Text("θ —  (no angle yet)", style="dim")
+        if self.tolerance_deg is not None and theta > self.tolerance_deg:
+            return Text.assemble(
                 (f"θ {theta:+.1f}°  ", f"bold {RED}"),
                 (f"⚠ ABOVE HIP LINE (tolerance {self.tolerance_deg:g}°)", f"bold {RED}"),
             )
-        elif theta > 0:
-            label_text = Text.assemble(
+        if theta > 0:
+            return Text.assemble(
                 (f"θ {theta:+.1f}°  ", f"bold {AMBER}"),
                 (f"at the hip line (within {self.tolerance_deg:g}°)", AMBER),
             )
-        else:
-            label_text = Text.assemble(
-                (f"θ {theta:+.1f}°  ", f"bold {GREEN}"), ("below the hip line", GREEN)
-            )
-        return [bar, scale_text, label_text]
+        return Text.assemble((f"θ {theta:+.1f}°  ", f"bold {GREEN}"), ("below the hip line", GREEN))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield from self.lines(options.max_width)
@@ -317,9 +352,20 @@ def _counter_panel(state: LiveState) -> Panel:
         (f" · set {state.set_index}" if state.set_index else " · no set yet", ""),
         ("  in set" if state.in_set else "  resting", GREEN if state.in_set else "dim"),
     )
-    return Panel(
-        Group(big_number(state.rep_count, style=style), caption), title="Reps", title_align="left"
-    )
+    parts: list[RenderableType] = [big_number(state.rep_count, style=style), caption]
+    note = _count_note(state)
+    if note is not None:
+        parts.append(note)
+    return Panel(Group(*parts), title="Reps", title_align="left")
+
+
+def _count_note(state: LiveState) -> Text | None:
+    """Why the count changed other than by one rep at its top: a withdrawal, a late rep."""
+    if state.withdrawn:
+        return Text(f"✗ {state.withdrawn} — now {state.rep_count}", style=f"bold {AMBER}")
+    if state.late_rep is not None:
+        return Text(f"✓ rep {state.late_rep} counted late: the set showed it was one", style=GREEN)
+    return None
 
 
 def _deviation_style(actual: float, target: float, tolerance_s: float) -> str:
@@ -513,43 +559,103 @@ class LiveView:
     def _plain(self, state: LiveState) -> None:
         prev = self._seen
         self._seen = state
-        stamp = f"[{_fmt_time(state.elapsed_s)}]"
-        if prev is None or state.connection != prev.connection:
-            who = f" {state.device}" if state.device else ""
-            self._write(f"{stamp} {state.connection}{who}")
-        if prev is not None and (state.set_index, state.in_set) != (prev.set_index, prev.in_set):
-            if state.in_set:
-                self._write(f"{stamp} set {state.set_index} started")
-            elif prev.in_set:
-                self._write(f"{stamp} set {prev.set_index} ended: {prev.rep_count} reps")
-        if state.rep_count != (prev.rep_count if prev else 0) and state.rep_count > 0:
-            phases = ""
-            rep = state.last_rep
-            if rep is not None:
-                parts = [
-                    f"{name} {v:.1f} s"
-                    for name, v in (
-                        ("lift", rep.concentric_s),
-                        ("top", rep.top_hold_s),
-                        ("lower", rep.eccentric_s),
-                    )
-                    if v is not None and math.isfinite(v)
-                ]
-                phases = "  " + " · ".join(parts) if parts else ""
-            self._write(f"{stamp} set {state.set_index} rep {state.rep_count}{phases}")
-        if state.sensor_problems != (prev.sensor_problems if prev else ()):
-            if state.sensor_problems:
-                self._write(f"{stamp} {_sensor_line(state)}", style=RED)
-            elif prev is not None:
-                self._write(f"{stamp} sensor: the data look right again")
-        old = set(prev.warnings) if prev is not None else set()
-        for w in state.warnings:
-            if w not in old:
-                detail = f" ({w.detail})" if w.detail else ""
-                self._write(f"[{_fmt_time(w.t_s)}] warning: {_warning_label(w.kind)}{detail}")
+        for line, style in plain_lines(prev, state):
+            self._write(line, style)
         now = self._clock()
         if self._last_plain is None:
             self._last_plain = now
         elif self.plain_every_s > 0 and now - self._last_plain >= self.plain_every_s:
             self._last_plain = now
             self._write(status_line(state), style="dim")
+
+
+#: one plain line and its style
+PlainLine = tuple[str, str]
+
+
+def plain_lines(prev: LiveState | None, state: LiveState) -> list[PlainLine]:
+    """The event lines plain mode writes for the change from ``prev`` to ``state`` (pure)."""
+    stamp = f"[{_fmt_time(state.elapsed_s)}]"
+    return [
+        (f"{stamp} {text}", style)
+        for part in (_connection_lines, _set_lines, _count_lines, _flag_lines, _sensor_lines)
+        for text, style in part(prev, state)
+    ] + _warning_lines(prev, state)
+
+
+def _connection_lines(prev: LiveState | None, state: LiveState) -> list[PlainLine]:
+    if prev is not None and state.connection == prev.connection:
+        return []
+    who = f" {state.device}" if state.device else ""
+    return [(f"{state.connection}{who}", "")]
+
+
+def _set_lines(prev: LiveState | None, state: LiveState) -> list[PlainLine]:
+    if prev is None or (state.set_index, state.in_set) == (prev.set_index, prev.in_set):
+        return []
+    if state.in_set:
+        return [(f"set {state.set_index} started", "")]
+    if prev.in_set:
+        return [(f"set {prev.set_index} ended: {prev.rep_count} reps", "")]
+    return []
+
+
+def _count_lines(prev: LiveState | None, state: LiveState) -> list[PlainLine]:
+    """A rep counted (late ones say so), or a rep withdrawn with the reason and the new count."""
+    before = prev.rep_count if prev is not None else 0
+    lines: list[PlainLine] = []
+    withdrawn = bool(state.withdrawn) and state.withdrawn != (prev.withdrawn if prev else None)
+    if withdrawn:
+        lines.append((f"set {state.set_index}: {state.withdrawn} — now {state.rep_count}", AMBER))
+    if (
+        state.rep_count == before
+        or state.rep_count <= 0
+        or (withdrawn and state.rep_count < before)
+    ):
+        return lines
+    if state.late_rep is not None:
+        lines.append(
+            (f"set {state.set_index} rep {state.late_rep} counted late — now {state.rep_count}", "")
+        )
+        return lines
+    rep = state.last_rep
+    parts = []
+    if rep is not None:
+        named = (("lift", rep.concentric_s), ("top", rep.top_hold_s), ("lower", rep.eccentric_s))
+        parts = [f"{name} {v:.1f} s" for name, v in named if v is not None and math.isfinite(v)]
+    phases = "  " + " · ".join(parts) if parts else ""
+    lines.append((f"set {state.set_index} rep {state.rep_count}{phases}", ""))
+    return lines
+
+
+def _flag_lines(prev: LiveState | None, state: LiveState) -> list[PlainLine]:
+    """Start-up over, clipping on or off (a gap is brief and already counted as lost samples: it
+    is shown in the live view only, not written a line at a time)."""
+    lines: list[PlainLine] = []
+    if prev is None or state.starting != prev.starting:
+        if state.starting:
+            lines.append(("detector: " + _STARTING, AMBER))
+        elif prev is not None:
+            lines.append(("detector: ready", ""))
+    if prev is not None and state.clipping != prev.clipping:
+        text = _CLIPPING if state.clipping else "no longer clipping"
+        lines.append(("detector: " + text, RED if state.clipping else ""))
+    return lines
+
+
+def _sensor_lines(prev: LiveState | None, state: LiveState) -> list[PlainLine]:
+    if state.sensor_problems == (prev.sensor_problems if prev else ()):
+        return []
+    if state.sensor_problems:
+        return [(_sensor_line(state), RED)]
+    return [("sensor: the data look right again", "")] if prev is not None else []
+
+
+def _warning_lines(prev: LiveState | None, state: LiveState) -> list[PlainLine]:
+    old = set(prev.warnings) if prev is not None else set()
+    lines = []
+    for w in state.warnings:
+        if w not in old:
+            detail = f" ({w.detail})" if w.detail else ""
+            lines.append((f"[{_fmt_time(w.t_s)}] warning: {_warning_label(w.kind)}{detail}", ""))
+    return lines
