@@ -108,6 +108,8 @@ _SET_END_MARGIN_S = 1.5
 _RISE_HOLD_S = 3.0
 #: a chunk is worked through in blocks of at most this many samples (bounds the searches)
 _BLOCK = 512
+#: mid-set, the set is judged (and counted reps taken back) once it has this many movements
+_JUDGE_MIN_MOVES = 6
 #: θ before a run that tells where the leg rests (the offline rest probe's window), s
 _REST_BEFORE_S = 20.0
 
@@ -956,7 +958,9 @@ class LiveDetector:
             return 0
         measured = run.measured()
         st = self.settings
-        if len(measured) < st.min_set_reps:
+        # mid-set, only a set with some rhythm to it is judged: fewer movements say too little
+        # about the set's pauses and levels to take back a rep already said
+        if len(measured) < (st.min_set_reps if final else max(st.min_set_reps, _JUDGE_MIN_MOVES)):
             return len([i for i in measured if i.counted]) if final else 0
         probe = self._probe(g) if final else None
         table = run.table(measured)
