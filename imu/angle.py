@@ -34,6 +34,7 @@ import numpy.typing as npt
 from imu.errors import ImuError
 
 __all__ = [
+    "SHANK_CUES_MIN_S",
     "AngleEstimator",
     "LegAngle",
     "ShankAxis",
@@ -45,6 +46,7 @@ __all__ = [
     "rotation_radius_m",
     "shank_axis_of",
     "static_theta",
+    "swinging_s",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -863,6 +865,7 @@ class AngleEstimator:
         *,
         sampling_rate_hz: float,
         shank_axis: str = "+x",
+        shank_vector: FloatArray | None = None,
         hip_line_offset_deg: float = 0.0,
         max_bridge_s: float = 1.0,
         axis_window_s: float = _AXIS_WINDOW_S,
@@ -870,6 +873,9 @@ class AngleEstimator:
         if shank_axis == "auto":
             shank_axis = "+x"
         self.shank_axis, self._shank, _ = resolve_shank_axis(np.zeros((0, 3)), shank_axis)
+        if shank_vector is not None:  # a direction found from the data overrides the name
+            self._shank = _unit(np.asarray(shank_vector, dtype=np.float64))
+            self.shank_axis = ShankAxis("found", self._shank, False, "medium").label
         self.hip_line_offset_deg = hip_line_offset_deg
         self.sampling_rate_hz = sampling_rate_hz
         self._runner = _VqfRunner(sampling_rate_hz, max_bridge_s)
@@ -877,6 +883,8 @@ class AngleEstimator:
         self._short = _TrailingMean(max(1, round(_SIGN_WINDOW_S * sampling_rate_hz)))
         self._total = np.zeros(3)  # u × up summed since the start (fallback axis)
         self._last_axis: FloatArray | None = None  # the last well-determined hip axis
+        #: the gravity direction ("up", sensor axes) of each sample of the last chunk
+        self.last_up: FloatArray = np.zeros((0, 3))
 
     @property
     def shank_vector(self) -> FloatArray:
@@ -891,6 +899,7 @@ class AngleEstimator:
         if n == 0:
             return np.zeros(0), np.zeros(0)
         up, bias = self._runner.update(time_s, acc_g, gyro_dps)
+        self.last_up = up
         gyro_c = gyro_dps - bias
         shank = self._shank
         raw = _cross(shank, up)
@@ -1000,3 +1009,22 @@ def _cross(a: FloatArray, b: FloatArray) -> FloatArray:
     a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
     b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
     return np.stack((a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0), axis=-1)
+
+
+def _swinging(acc_g: FloatArray, gyro_dps: FloatArray) -> npt.NDArray[np.bool_]:
+    """Samples in which the leg turns fast enough to give the swing cues (and is not struck)."""
+    rate = np.linalg.norm(gyro_dps, axis=1)
+    swinging: npt.NDArray[np.bool_] = (rate > _SWING_MIN_DPS) & (
+        np.linalg.norm(acc_g, axis=1) < 3.0
+    )
+    return swinging
+
+
+def swinging_s(acc_g: FloatArray, gyro_dps: FloatArray, *, sampling_rate_hz: float) -> float:
+    """How long the leg turned fast enough for :func:`find_shank_axis`'s swing cues, s."""
+    return float(np.count_nonzero(_swinging(acc_g, gyro_dps))) / sampling_rate_hz
+
+
+#: :func:`find_shank_axis` has its centripetal cue (and so an answer of its own) after this
+#: much swinging, s
+SHANK_CUES_MIN_S = _CENTRIPETAL_MIN_S

@@ -5,7 +5,8 @@ compared with the offline pipeline on the same file:
 
 * **agreement** — per set, the live path's final count (its last ``set_end`` for that set index)
   equals the offline ``rep_count`` (sets only one side found count as disagreements), over our
-  simulator's report seeds, ``../shared/datasets/sim-independent`` and every PTE recording, all
+  simulator's report seeds, the first ten of them again with the sensor turned any way on the
+  shank (``--turned N``), ``../shared/datasets/sim-independent`` and every PTE recording, all
   with no ``--exercise`` (``auto``, as a user would run them);
 * **withdrawals** — ``rep_cancelled`` events: of a rep the truth has (a true rep announced and
   taken back: should never happen) or of a movement that is not a rep (a correction, said
@@ -15,7 +16,9 @@ compared with the offline pipeline on the same file:
   ``t_s −`` the instant the leg crossed the tolerance (true θ for simulated sessions, the offline
   θ for PTE: this includes the live angle's own error near the tolerance), and ``t_s −`` the
   instant the live θ crossed it; ``momentum``: ``t_s − top_start_s``; ``set_end``: ``t_s −`` the
-  offline set's last rep end — median and 95th percentile;
+  offline set's last rep end — median and 95th percentile; and the reps *said* (returned by
+  ``update``) over a second after they fired: those of a stream worked through again on a shank
+  axis found while streaming (the turned sessions are reported apart);
 * **CPU** — process time per second of data at 100 Hz and 1 kHz (50 ms chunks, and 1 sample);
 * **memory** — tracemalloc over a 2-hour simulated stream (current at each half hour, peak).
 
@@ -26,6 +29,7 @@ compared with the offline pipeline on the same file:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import time
@@ -49,15 +53,24 @@ DEFAULT_SHARED = REPO.parent / "shared"
 LATENCY_KINDS = ("rep", "above_hip_line", "above_hip_line (live θ)", "momentum", "set_end")
 
 
-def stream(recording: Recording, settings: Settings, *, chunk: int) -> list[LiveEvent]:
-    """Every event of the live path over a recording fed ``chunk`` samples at a time."""
+def stream(
+    recording: Recording, settings: Settings, *, chunk: int
+) -> tuple[list[LiveEvent], list[float]]:
+    """Every event of the live path over a recording fed ``chunk`` samples at a time, and when
+    each was said: the time of the last sample of the chunk that returned it (later than it
+    fired when the stream was worked through again on a shank axis found while streaming)."""
     det = LiveDetector(settings, sampling_rate_hz=recording.sample_rate_hz)
     events: list[LiveEvent] = []
+    said: list[float] = []
     t, acc, gyro = recording.time_s, recording.acc_g, recording.gyro_dps
     for i in range(0, t.shape[0], chunk):
-        events += det.update(t[i : i + chunk], acc[i : i + chunk], gyro[i : i + chunk])
-    events += det.finish()
-    return events
+        new = det.update(t[i : i + chunk], acc[i : i + chunk], gyro[i : i + chunk])
+        events += new
+        said += [float(t[min(i + chunk, t.shape[0]) - 1])] * len(new)
+    new = det.finish()
+    events += new
+    said += [float(t[-1])] * len(new)
+    return events, said
 
 
 def live_set_counts(events: Sequence[LiveEvent]) -> dict[int, int]:
@@ -79,6 +92,9 @@ class Outcome:
     offline: list[int] = field(default_factory=list)
     live: list[int] = field(default_factory=list)
     latency: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in LATENCY_KINDS})
+    #: reps said more than a second after they fired (the stream worked through again on a
+    #: shank axis found while streaming)
+    held: list[float] = field(default_factory=list)
     withdrawn_true: int = 0  #: true reps announced and taken back
     withdrawn_other: int = 0  #: movements that are not reps, announced and taken back
     withdrawn_clean: int = 0  #: withdrawals in sets with nothing but reps in the truth
@@ -93,6 +109,7 @@ def compare(
     label: str,
     result: SessionResult,
     events: Sequence[LiveEvent],
+    said_s: Sequence[float],
     *,
     theta_time_s: np.ndarray,
     theta_deg: np.ndarray,
@@ -109,8 +126,19 @@ def compare(
         out.agree += int(off.get(k) == live.get(k))
     out.offline = [off[k] for k in sorted(off)]
     out.live = [live[k] for k in sorted(live)]
+    _latencies(out, result, events, said_s, theta_time_s, theta_deg, tolerance_deg)
+    return out
+
+
+def _latencies(out: Outcome, result: SessionResult, events: Sequence[LiveEvent],
+               said_s: Sequence[float], theta_time_s: np.ndarray, theta_deg: np.ndarray,
+               tolerance_deg: float | None) -> None:  # fmt: skip
+    """Each event's latency (to the sample it fired at), and the reps said over a second later
+    than that (the end of the chunk that returned them: a stream worked through again)."""
     reps = [r for s in result.sets for r in s.reps]
-    for e in events:
+    for e, said in zip(events, said_s, strict=True):
+        if e.event == "rep" and said - e.t_s > 1.0:
+            out.held.append(said - e.t_s)
         if e.event in ("rep", "momentum") and e.top_start_s is not None and reps:
             match = min(reps, key=lambda r: abs(r.top_start_s - e.top_start_s))  # type: ignore[operator]
             if match.start_s - 0.5 <= e.top_start_s <= match.end_s:
@@ -124,7 +152,6 @@ def compare(
         elif e.event == "set_end" and e.set_index in {s.index for s in result.sets}:
             s = next(s for s in result.sets if s.index == e.set_index)
             out.latency["set_end"].append(e.t_s - s.end_s)
-    return out
 
 
 def _withdrawals(out: Outcome, events: Sequence[LiveEvent], truth: Truth) -> None:
@@ -169,23 +196,28 @@ def _run(rec: Recording, settings: Settings, label: str, truth: Truth | None,
          theta: tuple[np.ndarray, np.ndarray] | None, chunk_s: float) -> Outcome:  # fmt: skip
     result = analyze_recording(rec, settings)
     chunk = max(1, round(chunk_s * rec.sample_rate_hz))
-    events = stream(rec, settings, chunk=chunk)
+    events, said = stream(rec, settings, chunk=chunk)
     t, th = theta if theta is not None else (result.trace.time_s, result.trace.theta_deg)
     return compare(
-        label, result, events, theta_time_s=t, theta_deg=th,
+        label, result, events, said, theta_time_s=t, theta_deg=th,
         tolerance_deg=result.settings.tolerance_deg, truth=truth,
     )  # fmt: skip
 
 
-def run_simulated(seed: int, chunk_s: float = 0.2) -> Outcome:
+def run_simulated(seed: int, chunk_s: float = 0.2, *, turned: bool = False) -> Outcome:
     from imu.simulate import random_spec, simulate_session
+    from imu.simulate.spec import uniform_rotation_deg
 
     spec = random_spec(np.random.default_rng(seed))
+    if turned:  # the sensor's axes turned any way on the shank (a phone in a sleeve)
+        turn = uniform_rotation_deg(np.random.default_rng(seed + 7919))
+        spec = dataclasses.replace(spec, sensor_rotation_deg=turn)
     session = simulate_session(spec, seed=seed)
     rec = session.recording
     # no --exercise (auto); a user on a tilted bench or ball tells the tool the hip line's tilt
     settings = load_settings(overrides={"hip_line_offset_deg": spec.hip_line_offset_deg})
-    label = f"sim seed {seed} ({spec.setup}, {rec.sample_rate_hz:g} Hz)"
+    how = ", turned" if turned else ""
+    label = f"sim seed {seed} ({spec.setup}, {rec.sample_rate_hz:g} Hz{how})"
     # the true θ, above the (tilted) hip line, like the settings
     return _run(rec, settings, label, truth_from_dict(session.truth),
                 (rec.time_s, session.theta_deg), chunk_s)  # fmt: skip
@@ -227,10 +259,18 @@ def report_withdrawals(outcomes: Sequence[Outcome]) -> None:
     )
 
 
+def run_turned(seed: int) -> Outcome:
+    return run_simulated(seed, turned=True)
+
+
 def report_latency(outcomes: Sequence[Outcome]) -> None:
     for kind in LATENCY_KINDS:
         values = [v for o in outcomes for v in o.latency[kind]]
         print(f"latency {kind}: {_stats(values)}")
+    held = [v for o in outcomes for v in o.held]
+    files = sum(1 for o in outcomes if o.held)
+    print(f"reps said over 1 s after they fired (worked through again on a shank axis found): "
+          f"{_stats(held)}, in {files} of {len(outcomes)} recordings")  # fmt: skip
 
 
 def long_recording(rate_hz: float, duration_s: float, seed: int) -> Recording:
@@ -306,6 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=None, help="worker processes")
     ap.add_argument("--verbose", "-v", action="store_true", help="list every recording")
     ap.add_argument("--no-perf", action="store_true", help="skip the CPU and memory figures")
+    ap.add_argument("--turned", type=int, default=None, help="sessions turned any way (default 10)")
     args = ap.parse_args(argv)
     n = args.sessions if args.sessions is not None else (2 if args.quick else 40)
     data = args.shared / "datasets"
@@ -314,23 +355,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         : 2 if args.quick else None
     ]
     seeds = range(args.first_seed, args.first_seed + n)
+    n_turned = args.turned if args.turned is not None else (1 if args.quick else 10)
+    turned_seeds = seeds[:n_turned]
     started = time.perf_counter()
     if args.quick:
         sims = [run_simulated(seed) for seed in seeds]
+        turned = [run_turned(seed) for seed in turned_seeds]
         other = [run_file(p) for p in indep]
         real = [run_file(p) for p in pte]
     else:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             sims = list(pool.map(run_simulated, seeds))
+            turned = list(pool.map(run_turned, turned_seeds))
             other = list(pool.map(run_file, indep))
             real = list(pool.map(run_file, pte))
     report_agreement(f"ours (seeds {seeds.start}+)", sims, verbose=args.verbose)
+    report_agreement(f"ours turned any way (seeds {seeds.start}+)", turned, verbose=args.verbose)
     report_agreement("sim-independent", other, verbose=args.verbose)
     report_agreement("PTE", real, verbose=args.verbose)
-    everything = [*sims, *other, *real]
+    everything = [*sims, *turned, *other, *real]
     report_agreement("all", everything, verbose=False)
-    report_withdrawals(everything)
-    report_latency(everything)
+    report_withdrawals([*sims, *other, *real])
+    report_latency([*sims, *other, *real])
+    print("turned any way:")
+    report_withdrawals(turned)
+    report_latency(turned)
     if not args.no_perf:
         report_cpu(args.quick)
         report_memory(args.quick)

@@ -53,11 +53,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from imu.angle import AngleEstimator, resolve_shank_axis, static_theta
+from imu.angle import AngleEstimator, ShankAxis, resolve_shank_axis, static_theta
 from imu.dsp import CausalLowpass, RunningNoiseFloor, lowpass
 from imu.errors import ImuError
 from imu.exercise import choose_exercise
 from imu.form import RepKinematics, momentum_flag, rep_flags
+from imu.live.detector.axis import MAX_S as _AXIS_SEARCH_MAX_S
+from imu.live.detector.axis import AxisSearch
 from imu.live.detector.events import DetectorState, DetectorStatus, LiveEvent, LiveRep
 from imu.live.detector.parts import NEVER, HipLineSegment, History, LegFit, ZigZag, first_true
 from imu.quality import QualityMonitor
@@ -256,6 +258,10 @@ class LiveDetector:
         self._pending_n = 0
         self._shank_vec = np.array([1.0, 0.0, 0.0])
         self._shank_axis: str | None = None
+        # shank_axis = auto: the axis is looked for while streaming (imu.live.detector.axis)
+        auto_axis = self.settings.shank_axis == "auto"
+        self._search = AxisSearch(self.sampling_rate_hz) if auto_axis else None
+        self._found_axis: ShankAxis | None = None
         self._offset_deg = self.settings.hip_line_offset_deg
         for f in self._filters.values():
             f.reset()
@@ -354,10 +360,12 @@ class LiveDetector:
             self._process(t[cut:], acc[cut:], gyro[cut:])
         else:
             self._process(t, acc, gyro)
-        return self._events
+        return self._axis_step()
 
     def finish(self) -> list[LiveEvent]:
         """The stream ended: measure a rep still being lowered and announce the open set."""
+        self._events = []
+        before = self._axis_step(final=True)
         self._events = []
         g = self._hist.end - 1
         if g >= self._hist.first and self._last_t is not None:
@@ -368,7 +376,39 @@ class LiveDetector:
                 self._drop(rise.item, g, "never_lowered", "the leg was not lowered before the end")
             if self._run is not None and not self._run.announced:
                 self._announce(g)
-        return self._events
+        return before + self._events
+
+    # -- the shank axis, found while streaming ------------------------------------------------
+
+    def _axis_step(self, *, final: bool = False) -> list[LiveEvent]:
+        """The events of the chunk just worked through; while the shank axis is looked for,
+        every :data:`~imu.live.detector.axis.CHECK_S` of data the finder runs, and on a
+        direction other than the documented one the stream is worked through again on it
+        (:meth:`_turn_to`), whose events are returned instead."""
+        s, events = self._search, self._events
+        if s is None or s.done:
+            return events
+        if not (s.due(self._last_t) or final or s.span_s >= _AXIS_SEARCH_MAX_S):
+            return events
+        found = s.find()
+        if found is not None and found.name == "found":
+            return self._turn_to(found)
+        if found is not None or s.span_s >= _AXIS_SEARCH_MAX_S:
+            s.stop()  # the finder keeps the documented axis (or gives up on it)
+        return events
+
+    def _turn_to(self, found: ShankAxis) -> list[LiveEvent]:
+        """Start again on the samples kept, with the shank along ``found``; return what the new
+        run says on them: the sets so far again, with their counts on the right axis (the
+        audio drops what is stale; a set's last ``set_end`` is its word)."""
+        assert self._search is not None
+        chunks = self._search.chunks
+        self.reset()
+        self._search, self._found_axis = None, found
+        events: list[LiveEvent] = []
+        for t, acc, gyro in chunks:
+            events.extend(self.update(t, acc, gyro))
+        return events
 
     # -- signal path -------------------------------------------------------------------------
 
@@ -382,11 +422,16 @@ class LiveDetector:
         self._last_t = float(t[-1])
 
     def _start(self, acc: FloatArray) -> None:
-        name, vec, _ = resolve_shank_axis(acc, self.settings.shank_axis)
+        found = self._found_axis
+        if found is None:
+            name, vec, _ = resolve_shank_axis(acc, self.settings.shank_axis)
+        else:
+            name, vec = found.label, found.vector
         self._shank_axis, self._shank_vec = name, vec
         self._estimator = AngleEstimator(
             sampling_rate_hz=self.sampling_rate_hz,
-            shank_axis=name,
+            shank_axis="+x" if found is not None else name,
+            shank_vector=None if found is None else vec,
             max_bridge_s=self.settings.max_bridge_s,
             axis_window_s=_AXIS_WINDOW_S,
         )
@@ -394,6 +439,8 @@ class LiveDetector:
     def _process(self, t: FloatArray, acc: FloatArray, gyro: FloatArray) -> None:
         assert self._estimator is not None
         theta0, rate = self._estimator.update(t, acc, gyro)
+        if self._search is not None:
+            self._search.add(t, acc, gyro, self._estimator.last_up)
         measured = self._segment.feed(t, theta0)
         if measured is not None:  # the hip line from the segment, from now on
             self._filters["theta"].shift(-(measured - self._offset_deg))
