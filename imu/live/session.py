@@ -103,6 +103,7 @@ class LiveSession:
             self._metronome = cues.metronome(tempo)
         self._warnings: deque[WarningNote] = deque(maxlen=_MAX_WARNINGS)
         self._late_rep: int | None = None  # the last rep, when it was counted late
+        self._withdrawals: tuple[tuple[int, str, int], ...] = ()  # those of the last block
         self._recent: deque[tuple[float, int]] = deque()  # (last time of a block, its samples)
         self._lost = 0
         self._period = 1.0 / self.sampling_rate_hz
@@ -127,6 +128,7 @@ class LiveSession:
         if self._metronome is not None:
             self._metronome.tick(float(t[-1]))
         self._show()
+        self._withdrawals = ()  # shown once
         return events
 
     def note(self, record: Mapping[str, Any]) -> None:
@@ -210,6 +212,11 @@ class LiveSession:
         self.event_counts[name] = self.event_counts.get(name, 0) + 1
 
     def _handle(self, events: list[LiveEvent]) -> None:
+        self._withdrawals = tuple(
+            (e.set_index or 0, e.withdrawal, e.rep_count or 0)
+            for e in events
+            if e.event == "rep_cancelled"
+        )
         for e in events:
             self._count_event(e.event)
             if self._file is not None:
@@ -272,6 +279,7 @@ class LiveSession:
             in_gap=d.status.in_gap,
             clipping=d.status.clipping,
             withdrawn=d.withdrawn,
+            withdrawals=self._withdrawals,
             late_rep=self._late_rep,
         )
         self.view.update(state)

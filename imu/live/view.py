@@ -116,6 +116,8 @@ class LiveState:
     #: the last rep withdrawn and why, e.g. "rep 8 did not count: rebound 5° after rep 7"
     #: (:attr:`imu.live.detector.DetectorState.withdrawn`; shown until the next rep)
     withdrawn: str | None = None
+    #: every rep withdrawn in the last block of samples: (set, what and why, the count after)
+    withdrawals: tuple[tuple[int, str, int], ...] = ()
     late_rep: int | None = None  #: the last rep's number when it was counted after its top
 
     @property
@@ -604,9 +606,15 @@ def _count_lines(prev: LiveState | None, state: LiveState) -> list[PlainLine]:
     """A rep counted (late ones say so), or a rep withdrawn with the reason and the new count."""
     before = prev.rep_count if prev is not None else 0
     lines: list[PlainLine] = []
-    withdrawn = bool(state.withdrawn) and state.withdrawn != (prev.withdrawn if prev else None)
-    if withdrawn:
-        lines.append((f"set {state.set_index}: {state.withdrawn} — now {state.rep_count}", AMBER))
+    # each withdrawal of the block (two may come at once), else a new last one
+    said = state.withdrawals or (
+        ((state.set_index, state.withdrawn, state.rep_count),)
+        if state.withdrawn and state.withdrawn != (prev.withdrawn if prev else None)
+        else ()
+    )
+    withdrawn = bool(said)
+    for set_index, what, count in said:
+        lines.append((f"set {set_index}: {what} — now {count}", AMBER))
     if (
         state.rep_count == before
         or state.rep_count <= 0

@@ -1043,15 +1043,14 @@ class LiveDetector:
         if self._last_rep is item:
             counted = run.counted()
             self._last_rep = counted[-1] if counted else None
-        self._withdrawn = f"rep {number} did not count: {reason}"
-        self._emit(
-            LiveEvent(
-                "rep_cancelled", self._hist.at("t", g), set_index=run.index, rep_index=number,
-                rep_count=len(run.counted()), kind=kind, detail=reason,
-                start_s=item.movement.start_s if item.movement else item.start_s,
-                top_start_s=item.movement.top_start_s if item.movement else item.top_start_s,
-            )
+        event = LiveEvent(
+            "rep_cancelled", self._hist.at("t", g), set_index=run.index, rep_index=number,
+            rep_count=len(run.counted()), kind=kind, detail=reason,
+            start_s=item.movement.start_s if item.movement else item.start_s,
+            top_start_s=item.movement.top_start_s if item.movement else item.top_start_s,
         )  # fmt: skip
+        self._withdrawn = event.withdrawal
+        self._emit(event)
 
     def _forget(self, item: _Item) -> None:
         """Take a movement that was never counted out of the run (judged again)."""

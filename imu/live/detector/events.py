@@ -63,6 +63,11 @@ class LiveEvent:
     unit: str | None = None  #: its unit
     detail: str | None = None  #: a warning's evidence, or why a rep was withdrawn
 
+    @property
+    def withdrawal(self) -> str:
+        """rep_cancelled: the rep and why, e.g. ``rep 8 did not count: rebound 5° after rep 7``."""
+        return f"rep {self.rep_index} did not count: {self.detail}"
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of one ``events.jsonl`` line (contracts §4)."""
         out: dict[str, Any] = {}
