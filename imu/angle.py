@@ -210,34 +210,13 @@ def find_shank_axis(
     norm = np.linalg.norm(acc_g, axis=1)
     rate = np.linalg.norm(gyro_dps, axis=1)
     moving = (rate > _SWING_MIN_DPS) & (norm < 3.0)
-    swing: FloatArray | None = None
-    planar = 0.0
-    if int(moving.sum()) >= max(20, int(_SWING_MIN_S * sampling_rate_hz)):
-        w = gyro_dps[moving]
-        values, vectors = np.linalg.eigh(w.T @ w)
-        swing = np.asarray(vectors[:, -1], dtype=np.float64)
-        planar = float(values[-1] / max(values.sum(), 1e-12))
+    swing, planar = _swing_axis(gyro_dps, moving, sampling_rate_hz=sampling_rate_hz)
     centripetal: FloatArray | None = None
     radius = 0.0
     enough = int(moving.sum()) >= _CENTRIPETAL_MIN_S * sampling_rate_hz
     if swing is not None and up is not None and time_s is not None and enough:
-        p = ankle_position(
-            time_s, acc_g, up, gyro_dps, np.broadcast_to(swing, (n, 3)), moving, min_rate_dps=0.0
-        )
-        if p is not None:
-            p = p - (p @ swing) * swing
-            radius = float(np.linalg.norm(p))
-            if radius > 0.1:  # a pivot well away from the sensor (not a still, jiggled leg)
-                centripetal = _unit(p)
-    hanging: FloatArray | None = None
-    hang_s = 0.0
-    for cone in (_HANG_CONE_DEG, _HANG_WIDE_CONE_DEG) if centripetal is not None else ():
-        found_hang = hanging_direction(
-            acc_g, gyro_dps, sampling_rate_hz=sampling_rate_hz, near=centripetal, cone_deg=cone
-        )
-        if found_hang is not None:
-            hanging, hang_s = found_hang
-            break
+        centripetal, radius = _centripetal_direction(time_s, acc_g, up, gyro_dps, swing, moving)
+    hanging, hang_s = _hanging_near(acc_g, gyro_dps, sampling_rate_hz, centripetal)
     cues: list[str] = []
     if hanging is not None:
         found, cue = hanging, "hanging"
@@ -255,12 +234,89 @@ def find_shank_axis(
         cues.append(f"the swing axis ({100 * planar:.0f} % of the rotation, {off:.0f}° off square)")
     agree = centripetal is not None and _angle_deg(found, centripetal) < _AGREE_DEG
     confidence = "high" if cue == "hanging" and agree else "medium"
-    # the documented axis is kept unless the data contradict it: a shank is square to the axis
-    # it swings about, so an x axis far from square (over _SQUARE_DEG) cannot be the shank; a
-    # centripetal pull alone (no hanging leg, not a clean swing) overrules only such an x axis
+    clean = cue == "hanging" or (planar >= _CLEAN_SWING and 0.45 <= radius <= 1.3)
+    documented = _documented_axis_kept(found, swing, clean=clean, confidence=confidence)
+    if documented is not None:
+        return documented
+    how = ", ".join(cues) if cues else "gravity at the start only (the leg assumed to hang)"
+    x, y, z = found
+    note = (
+        f"shank axis found from the recording: ({x:+.2f}, {y:+.2f}, {z:+.2f}) in sensor axes, "
+        f"{confidence} confidence — from {how}"
+    )
+    return ShankAxis("found", found, False, confidence, note, cue)
+
+
+def _swing_axis(
+    gyro_dps: FloatArray, moving: npt.NDArray[np.bool_], *, sampling_rate_hz: float
+) -> tuple[FloatArray | None, float]:
+    """Cue 1 of :func:`find_shank_axis`: the principal axis of the fast-turning angular rate and
+    the share of the rotation about it, or ``(None, 0.0)`` with too little turning."""
+    if int(moving.sum()) < max(20, int(_SWING_MIN_S * sampling_rate_hz)):
+        return None, 0.0
+    w = gyro_dps[moving]
+    values, vectors = np.linalg.eigh(w.T @ w)
+    swing = np.asarray(vectors[:, -1], dtype=np.float64)
+    return swing, float(values[-1] / max(values.sum(), 1e-12))
+
+
+def _centripetal_direction(
+    time_s: FloatArray,
+    acc_g: FloatArray,
+    up: FloatArray,
+    gyro_dps: FloatArray,
+    swing: FloatArray,
+    moving: npt.NDArray[np.bool_],
+) -> tuple[FloatArray | None, float]:
+    """Cue 2 of :func:`find_shank_axis`: the direction from the pivot to the sensor, square to
+    the swing axis, and its distance (m); the direction is ``None`` unless the fit finds a
+    pivot well away from the sensor."""
+    n = acc_g.shape[0]
+    p = ankle_position(
+        time_s, acc_g, up, gyro_dps, np.broadcast_to(swing, (n, 3)), moving, min_rate_dps=0.0
+    )
+    if p is None:
+        return None, 0.0
+    p = p - (p @ swing) * swing
+    radius = float(np.linalg.norm(p))
+    if radius > 0.1:  # a pivot well away from the sensor (not a still, jiggled leg)
+        return _unit(p), radius
+    return None, radius
+
+
+def _hanging_near(
+    acc_g: FloatArray,
+    gyro_dps: FloatArray,
+    sampling_rate_hz: float,
+    centripetal: FloatArray | None,
+) -> tuple[FloatArray | None, float]:
+    """Cue 3 of :func:`find_shank_axis`: the leg hanging still opposite the centripetal pull
+    (within the narrow cone, else the wide one) and for how long (s); ``(None, 0.0)`` without
+    a centripetal direction or such a hang."""
+    if centripetal is None:
+        return None, 0.0
+    for cone in (_HANG_CONE_DEG, _HANG_WIDE_CONE_DEG):
+        found_hang = hanging_direction(
+            acc_g, gyro_dps, sampling_rate_hz=sampling_rate_hz, near=centripetal, cone_deg=cone
+        )
+        if found_hang is not None:
+            return found_hang
+    return None, 0.0
+
+
+def _documented_axis_kept(
+    found: FloatArray, swing: FloatArray | None, *, clean: bool, confidence: str
+) -> ShankAxis | None:
+    """The documented ``±x`` if :func:`find_shank_axis` keeps it for the ``found`` direction,
+    else ``None``.
+
+    The documented axis is kept unless the data contradict it: a shank is square to the axis
+    it swings about, so an x axis far from square (over _SQUARE_DEG) cannot be the shank; a
+    centripetal pull alone (no hanging leg, not a ``clean`` swing) overrules only such an x
+    axis.
+    """
     x_off = 0.0 if swing is None else abs(90.0 - _angle_deg(np.array([1.0, 0.0, 0.0]), swing))
     x_square = x_off <= _SQUARE_DEG
-    clean = cue == "hanging" or (planar >= _CLEAN_SWING and 0.45 <= radius <= 1.3)
     for name in ("+x", "-x"):
         col, sign = _AXES[name]
         axis = np.zeros(3)
@@ -276,13 +332,7 @@ def find_shank_axis(
                     f"{off:.0f}° from -x); using -x as the shank axis"
                 )
             return ShankAxis(name, axis, True, confidence, note)
-    how = ", ".join(cues) if cues else "gravity at the start only (the leg assumed to hang)"
-    x, y, z = found
-    note = (
-        f"shank axis found from the recording: ({x:+.2f}, {y:+.2f}, {z:+.2f}) in sensor axes, "
-        f"{confidence} confidence — from {how}"
-    )
-    return ShankAxis("found", found, False, confidence, note, cue)
+    return None
 
 
 def hanging_direction(

@@ -200,11 +200,7 @@ def analyze_many(
     """
     folders = output_folders(paths, out_dir)
     workers = min(jobs or default_jobs(), len(paths))
-    if options.history and options.db is None:
-        # resolved here: the workers' environment is the fork server's, which may be older
-        from imu.history import default_db_path
-
-        options = dataclasses.replace(options, db=str(default_db_path()))
+    options = _with_history_db_resolved(options)
     done: dict[int, FileOutcome] = {}
 
     def finished(k: int, outcome: FileOutcome) -> None:
@@ -215,7 +211,32 @@ def analyze_many(
     if workers <= 1:
         for k, (p, folder) in enumerate(zip(paths, folders, strict=True)):
             finished(k, _one(p, folder, settings, options))
-        return [done[k] for k in range(len(paths))]
+    else:
+        _analyze_in_pool(paths, folders, settings, options, workers=workers, finished=finished)
+    return [done[k] for k in range(len(paths))]
+
+
+def _with_history_db_resolved(options: OutputOptions) -> OutputOptions:
+    """``options`` with the default history database filled in when history is on and none is
+    given: resolved here, as the workers' environment is the fork server's, which may be older."""
+    if options.history and options.db is None:
+        from imu.history import default_db_path
+
+        return dataclasses.replace(options, db=str(default_db_path()))
+    return options
+
+
+def _analyze_in_pool(
+    paths: Sequence[Path],
+    folders: Sequence[Path],
+    settings: Settings,
+    options: OutputOptions,
+    *,
+    workers: int,
+    finished: Callable[[int, FileOutcome], None],
+) -> None:
+    """Analyse ``paths`` into ``folders`` with ``workers`` processes, calling ``finished`` with
+    each file's index and outcome as it finishes."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["imu.pipeline", "imu.summary"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -234,4 +255,3 @@ def analyze_many(
                 nxt = next(queue, None)
                 if nxt is not None:
                     pending[pool.submit(_one, paths[nxt], folders[nxt], settings, options)] = nxt
-    return [done[k] for k in range(len(paths))]

@@ -12,7 +12,7 @@ import numbers
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,13 +171,7 @@ class Settings:
                 raise ConfigError(f"{f.name}: must be a finite number, got {value}")
             _check_range(f.name, value)
         if self.hip_line_segment_s is not None:
-            a, b = self.hip_line_segment_s
-            if not (math.isfinite(a) and math.isfinite(b)):
-                raise ConfigError("hip_line_segment_s: start and end must be finite numbers")
-            if not b > a:
-                raise ConfigError(
-                    f"hip_line_segment_s: end must be after start, got [{a:g}, {b:g}]"
-                )
+            _check_segment(self.hip_line_segment_s)
 
     def check_sampling_rate(self, sampling_rate_hz: float) -> None:
         """The settings that depend on the data's rate: the smoothing cutoff must stay below
@@ -314,6 +308,16 @@ def _check_range(name: str, value: Any) -> None:
         raise SettingError(name, f"{value:g}", f"expected {lo:g} to {hi:g}{sep}{unit}")
 
 
+def _check_segment(segment_s: tuple[float, float]) -> None:
+    """Raise :class:`ConfigError` unless ``hip_line_segment_s`` is finite and ends after it
+    starts."""
+    a, b = segment_s
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise ConfigError("hip_line_segment_s: start and end must be finite numbers")
+    if not b > a:
+        raise ConfigError(f"hip_line_segment_s: end must be after start, got [{a:g}, {b:g}]")
+
+
 def check_hip_line_reference(offset_deg: float, segment_s: tuple[float, float]) -> None:
     """A hip line measured from ``segment_s`` must be near horizontal (within
     :data:`HIP_LINE_MAX_DEG`): a reference taken with the legs hanging reads about −90°."""
@@ -337,30 +341,55 @@ def _coerce(name: str, value: Any) -> Any:
     Raises :class:`ConfigError` naming the setting and the value it got.
     """
     default = _DEFAULTS[name]
-    if name == "fixed":
-        if not isinstance(value, list | tuple) or not all(v in _DEFAULTS for v in value):
-            raise ConfigError(f"{name}: expected setting names, got {value!r}")
-        return tuple(value)
-    if name == "hip_line_segment_s":
-        if value is None:
-            return None
-        if (
-            not isinstance(value, list | tuple)
-            or len(value) != 2
-            or not all(_is_number(v) for v in value)
-        ):
-            raise ConfigError(f"{name}: expected [start_s, end_s], got {value!r}")
-        return (float(value[0]), float(value[1]))
+    if name in _COERCE_BY_NAME:
+        return _COERCE_BY_NAME[name](name, value)
     if name in _OPTIONAL_FLOATS or isinstance(default, float):
-        if value is None and name in _OPTIONAL_FLOATS:
-            return None
-        if not _is_number(value):
-            raise ConfigError(f"{name}: expected a number, got {value!r}")
-        return float(value)
+        return _coerce_float(name, value)
     if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise ConfigError(f"{name}: expected a whole number, got {value!r}")
-        return int(value)
+        return _coerce_whole(name, value)
+    return _coerce_text(name, value)
+
+
+def _coerce_fixed(name: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(v in _DEFAULTS for v in value):
+        raise ConfigError(f"{name}: expected setting names, got {value!r}")
+    return tuple(value)
+
+
+def _coerce_segment(name: str, value: Any) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list | tuple)
+        or len(value) != 2
+        or not all(_is_number(v) for v in value)
+    ):
+        raise ConfigError(f"{name}: expected [start_s, end_s], got {value!r}")
+    return (float(value[0]), float(value[1]))
+
+
+#: the settings whose values are not a single number or text, and how each is checked
+_COERCE_BY_NAME: dict[str, Callable[[str, Any], Any]] = {
+    "fixed": _coerce_fixed,
+    "hip_line_segment_s": _coerce_segment,
+}
+
+
+def _coerce_float(name: str, value: Any) -> float | None:
+    if value is None and name in _OPTIONAL_FLOATS:
+        return None
+    if not _is_number(value):
+        raise ConfigError(f"{name}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _coerce_whole(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError(f"{name}: expected a whole number, got {value!r}")
+    return int(value)
+
+
+def _coerce_text(name: str, value: Any) -> str | None:
     if value is None and name in _OPTIONAL_TEXT:
         return None
     if not isinstance(value, str):
@@ -379,37 +408,7 @@ def load_settings(
     The TOML file holds top-level keys named like the :class:`Settings` fields (``exercise`` may be
     one of them). Unknown keys are rejected with the list of valid ones.
     """
-    file_values: dict[str, Any] = {}
-    if config_path is not None:
-        p = Path(config_path)
-        try:
-            with p.open("rb") as fh:
-                raw = tomllib.load(fh)
-        except FileNotFoundError:
-            raise ConfigError(f"{p}: no such settings file") from None
-        except IsADirectoryError:
-            raise ConfigError(f"{p}: is a directory, not a settings file") from None
-        except OSError as exc:
-            raise ConfigError(f"{p}: cannot be read ({exc.strerror or exc})") from None
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{p}: not UTF-8 text ({exc.reason})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{p}: not valid TOML ({exc})") from None
-        unknown = sorted(set(raw) - _FIELD_NAMES)
-        if unknown:
-            raise ConfigError(
-                f"{p}: unknown setting(s) {', '.join(unknown)}; valid keys: "
-                + ", ".join(sorted(_FIELD_NAMES))
-            )
-        try:
-            file_values = {k: _coerce(k, v) for k, v in raw.items()}
-        except ConfigError as exc:
-            raise ConfigError(f"{p}: {exc}") from None
-        if "exercise" in file_values and file_values["exercise"] not in EXERCISES:
-            raise ConfigError(
-                f"{p}: unknown exercise {file_values['exercise']!r}; "
-                f"choose one of {', '.join(EXERCISES)}"
-            )
+    file_values = _settings_file(Path(config_path)) if config_path is not None else {}
     explicit = {k: v for k, v in (overrides or {}).items() if v is not None}
     unknown = sorted(set(explicit) - _FIELD_NAMES)
     if unknown:
@@ -424,6 +423,45 @@ def load_settings(
     profile = PROFILES.get(name, {})
     values: dict[str, Any] = {**profile, **given, "exercise": name, "fixed": tuple(sorted(given))}
     return Settings(**values)
+
+
+def _settings_file(p: Path) -> dict[str, Any]:
+    """The settings a TOML file gives, checked (:func:`_coerce`); raises :class:`ConfigError`
+    naming the file."""
+    raw = _read_toml(p)
+    unknown = sorted(set(raw) - _FIELD_NAMES)
+    if unknown:
+        raise ConfigError(
+            f"{p}: unknown setting(s) {', '.join(unknown)}; valid keys: "
+            + ", ".join(sorted(_FIELD_NAMES))
+        )
+    try:
+        file_values = {k: _coerce(k, v) for k, v in raw.items()}
+    except ConfigError as exc:
+        raise ConfigError(f"{p}: {exc}") from None
+    if "exercise" in file_values and file_values["exercise"] not in EXERCISES:
+        raise ConfigError(
+            f"{p}: unknown exercise {file_values['exercise']!r}; "
+            f"choose one of {', '.join(EXERCISES)}"
+        )
+    return file_values
+
+
+def _read_toml(p: Path) -> dict[str, Any]:
+    """The TOML file ``p``; raises :class:`ConfigError` saying why it cannot be read."""
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such settings file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a directory, not a settings file") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text ({exc.reason})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
 
 
 def profile_table() -> list[dict[str, Any]]:

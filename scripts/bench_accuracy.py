@@ -145,6 +145,26 @@ def _table(columns: dict[str, Tally]) -> list[str]:
 
 
 def bench_simulators(args: argparse.Namespace) -> dict[str, Tally]:
+    groups = _simulator_groups(args)
+    columns: dict[str, Tally] = {}
+    for name, jobs in groups.items():
+        results = _run_all(jobs, args.jobs)
+        columns[name] = Tally.total(r[1] for r in results)
+        if args.verbose:
+            for label, _t, got, want in results:
+                mark = "" if got == want else "   <-- differs"
+                print(f"  {name}: {label}: found {got}, true {want}{mark}")
+    print("Simulated sessions (no --exercise given)" if args.exercise is None else
+          f"Simulated sessions (--exercise {args.exercise})")  # fmt: skip
+    for line in _table(columns):
+        print("  " + line)
+    _print_misses(columns, args.failures)
+    return columns
+
+
+def _simulator_groups(args: argparse.Namespace) -> dict[str, list[Job]]:
+    """The columns of the simulator table and their sessions: ours on the tuning and the
+    reporting seeds (and every set-up), and the independent simulator's files where found."""
     n = args.sessions
     groups: dict[str, list[Job]] = {
         f"ours, tune {args.tune_seed}+": [
@@ -166,26 +186,18 @@ def bench_simulators(args: argparse.Namespace) -> dict[str, Tally]:
         groups["sim-independent"] = [("file", str(f), args.exercise) for f in files]
     else:
         print(f"sim-independent: {indep} not found, skipped")
-    columns: dict[str, Tally] = {}
-    for name, jobs in groups.items():
-        results = _run_all(jobs, args.jobs)
-        columns[name] = Tally.total(r[1] for r in results)
-        if args.verbose:
-            for label, _t, got, want in results:
-                mark = "" if got == want else "   <-- differs"
-                print(f"  {name}: {label}: found {got}, true {want}{mark}")
-    print("Simulated sessions (no --exercise given)" if args.exercise is None else
-          f"Simulated sessions (--exercise {args.exercise})")  # fmt: skip
-    for line in _table(columns):
-        print("  " + line)
+    return groups
+
+
+def _print_misses(columns: dict[str, Tally], limit: int) -> None:
+    """Each column's misses, the first ``limit`` of them."""
     for name, t in columns.items():
         if t.failures:
             print(f"  {name}: misses")
-            for line in t.failures[: args.failures]:
+            for line in t.failures[:limit]:
                 print(f"    {line}")
-            if len(t.failures) > args.failures:
-                print(f"    … and {len(t.failures) - args.failures} more")
-    return columns
+            if len(t.failures) > limit:
+                print(f"    … and {len(t.failures) - limit} more")
 
 
 def bench_pte(args: argparse.Namespace) -> None:

@@ -101,6 +101,84 @@ def test_merger_takes_every_sample_once_whatever_the_order() -> None:
     assert m.stats.duplicates == 85 and m.stats.late == 5
 
 
+def _flaky_phone_plan(n: int) -> list[int]:
+    """The order in which a flaky phone sends ``n`` push batches: two pairs arrive swapped
+    (20 and 21, 22 and 23), three are sent twice (5, 6, 30)."""
+    order = list(range(n))
+    for k in range(20, 24, 2):  # two pairs arrive swapped
+        order[k], order[k + 1] = order[k + 1], order[k]
+    plan: list[int] = []
+    for k in order:
+        plan.append(k)
+        if k in (5, 6, 30):
+            plan.append(k)  # sent twice
+    return plan
+
+
+def _bad_requests(
+    url: str, token: str, message: dict[str, Any]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Requests the server must refuse, as ``(url, client.post's arguments)``: not JSON, not a
+    push, no sensor imu uses, too large, and a good ``message`` with the wrong token."""
+    return [
+        (url, {"data": b"{not json"}),
+        (url, {"json": {"hello": 1}}),
+        (url, {"json": {"messageId": 1, "payload": [{"name": "battery", "time": 1}]}}),
+        (url, {"data": io.BytesIO(b"[" + b"0," * (3 << 20) + b"0]")}),
+        (url.replace(token, "wrong-token-xyz"), {"json": message}),
+    ]
+
+
+async def _wait_for_server(client: aiohttp.ClientSession, url: str) -> None:
+    """Post empty batches to ``url`` until the recorder's server answers (5 s at most)."""
+    for _ in range(100):
+        try:
+            async with client.post(url, json={"payload": []}) as r:
+                await r.read()
+                return
+        except aiohttp.ClientConnectionError:
+            await asyncio.sleep(0.05)
+
+
+async def _push(
+    url: str,
+    batches: list[tuple[float, dict[str, Any]]],
+    *,
+    plan: list[int],
+    dropped: set[int],
+    bad: list[tuple[str, dict[str, Any]]],
+) -> tuple[list[int], set[int]]:
+    """Push the ``batches`` in the order of ``plan`` at their real pace, as Sensor Logger
+    does, but for the ``dropped`` ones; the phone stops sending for 4 s before batch 25, and
+    one of the ``bad`` requests follows every seventh batch. Returns the HTTP statuses and the
+    times of the gyroscope samples sent."""
+    statuses: list[int] = []
+    sent_gyro: set[int] = set()
+    bad = list(bad)
+    async with aiohttp.ClientSession() as client:
+        await _wait_for_server(client, url)
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        for i, k in enumerate(plan):
+            due, message = batches[k]
+            if k >= 25:
+                due += 4.0  # the phone stops sending for 4 s
+            await asyncio.sleep(max(0.0, t0 + due - loop.time()))
+            if k in dropped:
+                continue
+            async with client.post(url, json=message) as r:
+                statuses.append(r.status)
+            sent_gyro.update(p["time"] for p in message["payload"] if p["name"] == "gyroscope")
+            if i % 7 == 3 and bad:
+                target, kwargs = bad.pop()
+                try:
+                    async with client.post(target, **kwargs) as r:
+                        statuses.append(r.status)
+                except aiohttp.ClientError:
+                    statuses.append(413)  # the server may close on an oversized body
+    return statuses, sent_gyro
+
+
 def test_sensorlogger_push_through_real_http(
     tmp_path: Path, samples: PhoneSamples, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -130,58 +208,16 @@ def test_sensorlogger_push_through_real_http(
         ]
     )
     batches = sensorlogger_push_batches(samples, batch_s=0.2)
-    dropped = {12, 13}  # lost on the Wi-Fi
-    sent_gyro: set[int] = set()
     url = f"http://127.0.0.1:{port}/push/{token}"
-    statuses: list[int] = []
-
-    async def push() -> None:
-        async with aiohttp.ClientSession() as client:
-            for _ in range(100):  # the server starts
-                try:
-                    async with client.post(url, json={"payload": []}) as r:
-                        await r.read()
-                        break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.05)
-            garbage: list[tuple[str, dict[str, Any]]] = [
-                (url, {"data": b"{not json"}),
-                (url, {"json": {"hello": 1}}),
-                (url, {"json": {"messageId": 1, "payload": [{"name": "battery", "time": 1}]}}),
-                (url, {"data": io.BytesIO(b"[" + b"0," * (3 << 20) + b"0]")}),
-                (url.replace(token, "wrong-token-xyz"), {"json": batches[0][1]}),
-            ]
-            loop = asyncio.get_running_loop()
-            t0 = loop.time()
-            order = list(range(len(batches)))
-            for k in range(20, 24, 2):  # two pairs arrive swapped
-                order[k], order[k + 1] = order[k + 1], order[k]
-            plan: list[int] = []
-            for k in order:
-                plan.append(k)
-                if k in (5, 6, 30):
-                    plan.append(k)  # sent twice
-            for i, k in enumerate(plan):
-                due, message = batches[k]
-                if k >= 25:
-                    due += 4.0  # the phone stops sending for 4 s
-                await asyncio.sleep(max(0.0, t0 + due - loop.time()))
-                if k in dropped:
-                    continue
-                async with client.post(url, json=message) as r:
-                    statuses.append(r.status)
-                for p in message["payload"]:
-                    if p["name"] == "gyroscope":
-                        sent_gyro.add(p["time"])
-                if i % 7 == 3 and garbage:
-                    target, kwargs = garbage.pop()
-                    try:
-                        async with client.post(target, **kwargs) as r:
-                            statuses.append(r.status)
-                    except aiohttp.ClientError:
-                        statuses.append(413)  # the server may close on an oversized body
-
-    asyncio.run(push())
+    statuses, sent_gyro = asyncio.run(
+        _push(
+            url,
+            batches,
+            plan=_flaky_phone_plan(len(batches)),
+            dropped={12, 13},  # lost on the Wi-Fi
+            bad=_bad_requests(url, token, batches[0][1]),
+        )
+    )
     thread.join(timeout=60)
     assert not thread.is_alive() and result["code"] == 0
     assert sorted(set(statuses)) == [200, 400, 403, 413, 422]

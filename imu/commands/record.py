@@ -218,18 +218,30 @@ def _check_phone_options(args: argparse.Namespace) -> None:
     if args.simulate:
         raise ConfigError("--phone and --simulate: choose one")
     if phone == "phyphox":
-        if not args.url:
-            raise ConfigError("--phone phyphox needs --url http://PHONE:8080 (shown in phyphox)")
-        if not args.url.startswith(("http://", "https://")):
-            raise ConfigError(f"--url {args.url}: expected http://PHONE:PORT")
-        if args.listen is not None or args.token is not None:
-            raise ConfigError("--listen and --token apply to --phone sensorlogger")
+        _check_phyphox_options(args)
     else:
-        if args.url is not None:
-            raise ConfigError("--url applies to --phone phyphox (Sensor Logger pushes to imu)")
-        _listen_address(args.listen)
-        if args.token is not None and not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", args.token):
-            raise ConfigError("--token: 8–64 letters, digits, '-' or '_'")
+        _check_sensorlogger_options(args)
+
+
+def _check_phyphox_options(args: argparse.Namespace) -> None:
+    """``--phone phyphox`` polls the phone: it needs its ``--url`` and takes no listening
+    options."""
+    if not args.url:
+        raise ConfigError("--phone phyphox needs --url http://PHONE:8080 (shown in phyphox)")
+    if not args.url.startswith(("http://", "https://")):
+        raise ConfigError(f"--url {args.url}: expected http://PHONE:PORT")
+    if args.listen is not None or args.token is not None:
+        raise ConfigError("--listen and --token apply to --phone sensorlogger")
+
+
+def _check_sensorlogger_options(args: argparse.Namespace) -> None:
+    """``--phone sensorlogger`` pushes to imu: a ``--listen`` address and ``--token`` of its
+    own, no ``--url``."""
+    if args.url is not None:
+        raise ConfigError("--url applies to --phone phyphox (Sensor Logger pushes to imu)")
+    _listen_address(args.listen)
+    if args.token is not None and not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", args.token):
+        raise ConfigError("--token: 8–64 letters, digits, '-' or '_'")
 
 
 def _listen_address(text: str | None) -> tuple[str, int]:
@@ -407,25 +419,62 @@ async def _record(make: Any) -> RecordOutcome:
 
 def run(args: argparse.Namespace) -> int:
     from imu.batch import analyze_to_folder
-    from imu.live.acquire import LiveRecorder
-    from imu.live.audio import Cues
-    from imu.live.view import LiveView
 
     _check_options(args)
     settings = settings_from_args(args)
     if args.metronome and settings.tempo is None:
         raise ConfigError("--metronome needs a target tempo: add --tempo E-B-C-T, e.g. 3-0-2-1")
     csv, analysis = _paths(args)
-    analysis_dir = analysis.path
+    metadata = _recording_metadata(args)
+    factory = _source_factory(args, settings, metadata)
+    outcome = _capture(args, factory, settings, csv, analysis, metadata)
+    if outcome.csv_path is None:
+        raise _nothing_recorded(outcome)
+    result, written, _session_id = analyze_to_folder(
+        Path(outcome.csv_path), analysis, settings, output_options(args), keep=(EVENTS_FILE,)
+    )
+    if not args.quiet:
+        print(
+            f"recorded {outcome.rows} samples ({outcome.duration_s:.1f} s, "
+            f"{_link_summary(outcome, phone=getattr(args, 'phone', None) is not None)}) "
+            f"→ {outcome.csv_path}; {len(result.sets)} set(s), {result.rep_count} rep(s); "
+            f"{len(written) + 1} file(s) in {analysis.path}/"
+        )
+    if outcome.live_error is not None:
+        print(
+            f"imu record: warning: {outcome.live_error}; the recording is complete", file=sys.stderr
+        )
+    if outcome.error is not None:
+        raise outcome.error  # the link gave up: what arrived before is recorded and analysed
+    return 0
+
+
+def _recording_metadata(args: argparse.Namespace) -> dict[str, str]:
+    """The recording CSV's metadata the options give: the leg, and a phone's app and axes."""
     metadata: dict[str, str] = {}
     if args.leg:
         metadata["leg"] = args.leg
     if getattr(args, "phone", None) is not None:
         metadata["source_app"] = {"sensorlogger": "Sensor Logger", "phyphox": "phyphox"}[args.phone]
         metadata["axes"] = "Android convention (specific force; right-handed rates)"
-    factory = _source_factory(args, settings, metadata)
-    speed = 1.0 if not args.simulate or args.speed is None else float(args.speed)
+    return metadata
 
+
+def _capture(
+    args: argparse.Namespace,
+    factory: Any,
+    settings: Settings,
+    csv: Path,
+    analysis: OutputDir,
+    metadata: dict[str, str],
+) -> RecordOutcome:
+    """Record from ``factory``'s source into ``csv`` with the live view and cues, the live
+    events into ``analysis``; a second Ctrl-C raises KeyboardInterrupt (the CSV is closed)."""
+    from imu.live.acquire import LiveRecorder
+    from imu.live.audio import Cues
+    from imu.live.view import LiveView
+
+    speed = 1.0 if not args.simulate or args.speed is None else float(args.speed)
     view = LiveView(mode="off" if args.quiet else args.view)
     analysis.clear_earlier()  # this run's events.jsonl goes there as the samples arrive
     with Cues(_sink(args, speed=speed)) as cues, view:
@@ -435,7 +484,7 @@ def run(args: argparse.Namespace) -> int:
                 factory,
                 settings=settings,
                 csv_path=csv,
-                events_path=analysis_dir / EVENTS_FILE,
+                events_path=analysis.path / EVENTS_FILE,
                 view=view,
                 cues=cues,
                 metadata=metadata,
@@ -443,37 +492,30 @@ def run(args: argparse.Namespace) -> int:
             )
 
         try:
-            outcome = asyncio.run(_record(make))
+            return asyncio.run(_record(make))
         except asyncio.CancelledError:
             raise KeyboardInterrupt from None  # a second Ctrl-C: the CSV is closed, no analysis
 
-    if outcome.csv_path is None:
-        if outcome.error is not None:
-            raise outcome.error
-        if outcome.stopped:
-            raise ImuError("stopped before the sensor streamed; nothing was recorded")
-        raise ImuError("the sensor sent no samples; nothing was recorded")
-    result, written, _session_id = analyze_to_folder(
-        Path(outcome.csv_path), analysis, settings, output_options(args), keep=(EVENTS_FILE,)
-    )
-    if not args.quiet:
-        stats = outcome.stats
-        lost = stats.lost_samples if stats is not None else 0
-        gaps = f", {len(outcome.gaps)} gap(s)" if outcome.gaps else ""
-        if stats is not None and getattr(args, "phone", None) is not None:
-            if stats.reconnects:
-                gaps += f", the phone went quiet and came back {stats.reconnects}×"
-            if stats.malformed:
-                gaps += f", {stats.malformed} request(s) rejected ({stats.last_error})"
-        print(
-            f"recorded {outcome.rows} samples ({outcome.duration_s:.1f} s, {lost} lost{gaps}) "
-            f"→ {outcome.csv_path}; {len(result.sets)} set(s), {result.rep_count} rep(s); "
-            f"{len(written) + 1} file(s) in {analysis_dir}/"
-        )
-    if outcome.live_error is not None:
-        print(
-            f"imu record: warning: {outcome.live_error}; the recording is complete", file=sys.stderr
-        )
+
+def _nothing_recorded(outcome: RecordOutcome) -> ImuError:
+    """Why a recording without a single sample wrote nothing: the link's error, a stop, or a
+    silent sensor."""
     if outcome.error is not None:
-        raise outcome.error  # the link gave up: what arrived before is recorded and analysed
-    return 0
+        return outcome.error
+    if outcome.stopped:
+        return ImuError("stopped before the sensor streamed; nothing was recorded")
+    return ImuError("the sensor sent no samples; nothing was recorded")
+
+
+def _link_summary(outcome: RecordOutcome, *, phone: bool) -> str:
+    """``N lost`` and, where there were any, the gaps (and for a phone, its reconnects and
+    rejected requests), for the line ``imu record`` ends with."""
+    stats = outcome.stats
+    lost = stats.lost_samples if stats is not None else 0
+    gaps = f", {len(outcome.gaps)} gap(s)" if outcome.gaps else ""
+    if stats is not None and phone:
+        if stats.reconnects:
+            gaps += f", the phone went quiet and came back {stats.reconnects}×"
+        if stats.malformed:
+            gaps += f", {stats.malformed} request(s) rejected ({stats.last_error})"
+    return f"{lost} lost{gaps}"

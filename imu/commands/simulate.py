@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imu.errors import ConfigError
 from imu.outputs import check_output_file
+
+if TYPE_CHECKING:
+    from imu.simulate import SessionSpec
 
 #: the set-ups (as in :data:`imu.simulate.SETUPS`, not imported to keep ``imu --help`` light) and
 #: ``any``: drawn from all of them
@@ -97,6 +100,39 @@ def run(args: argparse.Namespace) -> int:
 
     from imu.simulate import SETUPS, random_spec, simulate_session, write_simulated
 
+    _check_options(args)
+    check_output_file(args.out)
+    started = parse_start(args.start) if args.start else None
+    rng = np.random.default_rng(args.seed)
+    spec = random_spec(
+        rng,
+        setup=None if args.setup == "any" else args.setup,
+        setups=SETUPS if args.setup == "any" else None,
+        faults=args.faults,
+        realistic_sensor=not args.ideal_sensor,
+        behaviours=args.behaviours,
+    )
+    spec = dataclasses.replace(spec, **_spec_changes(args, spec))
+    session = simulate_session(spec, seed=args.seed)
+    if started is not None:
+        metadata = {**session.recording.metadata, "started_at": started.isoformat()}
+        session = dataclasses.replace(
+            session, recording=dataclasses.replace(session.recording, metadata=metadata)
+        )
+    csv_path, truth_path = write_simulated(session, args.out, decimals=args.decimals)
+    rec = session.recording
+    reps = sum(s["rep_count"] for s in session.truth["sets"])
+    others = len(session.truth["non_reps"])
+    print(
+        f"wrote {csv_path} ({len(rec)} samples, {rec.duration_s:.0f} s at {spec.rate_hz:g} Hz, "
+        f"{spec.setup}, {spec.sets} sets, {reps} reps, {others} movements that are not reps) "
+        f"and {truth_path}"
+    )
+    return 0
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Raise ConfigError for an option out of its range (before anything is drawn)."""
     if args.sets is not None and not 1 <= args.sets <= 20:
         raise ConfigError(f"--sets {args.sets}: expected 1–20")
     if args.reps is not None and not 1 <= args.reps <= 60:
@@ -109,17 +145,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out {args.out}: the recording must be a .csv file")
     if args.seed < 0:
         raise ConfigError(f"--seed {args.seed}: must not be negative")
-    check_output_file(args.out)
-    started = parse_start(args.start) if args.start else None
-    rng = np.random.default_rng(args.seed)
-    spec = random_spec(
-        rng,
-        setup=None if args.setup == "any" else args.setup,
-        setups=SETUPS if args.setup == "any" else None,
-        faults=args.faults,
-        realistic_sensor=not args.ideal_sensor,
-        behaviours=args.behaviours,
-    )
+
+
+def _spec_changes(args: argparse.Namespace, spec: SessionSpec) -> dict[str, Any]:
+    """The fields of the drawn ``spec`` that the options set: sets and reps, rate (with the
+    jitter kept in proportion to the sample period), leg, strap rotation, minimum length."""
     changes: dict[str, Any] = {}
     if args.sets is not None or args.reps is not None:
         n_sets = args.sets if args.sets is not None else spec.sets
@@ -139,20 +169,4 @@ def run(args: argparse.Namespace) -> int:
         changes["strap_rotation_deg"] = args.strap_deg
     if args.minutes is not None:
         changes["min_duration_s"] = 60.0 * args.minutes
-    spec = dataclasses.replace(spec, **changes)
-    session = simulate_session(spec, seed=args.seed)
-    if started is not None:
-        metadata = {**session.recording.metadata, "started_at": started.isoformat()}
-        session = dataclasses.replace(
-            session, recording=dataclasses.replace(session.recording, metadata=metadata)
-        )
-    csv_path, truth_path = write_simulated(session, args.out, decimals=args.decimals)
-    rec = session.recording
-    reps = sum(s["rep_count"] for s in session.truth["sets"])
-    others = len(session.truth["non_reps"])
-    print(
-        f"wrote {csv_path} ({len(rec)} samples, {rec.duration_s:.0f} s at {spec.rate_hz:g} Hz, "
-        f"{spec.setup}, {spec.sets} sets, {reps} reps, {others} movements that are not reps) "
-        f"and {truth_path}"
-    )
-    return 0
+    return changes

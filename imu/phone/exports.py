@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -59,18 +59,7 @@ def _read_container(path: Path) -> tuple[list[_Entry], list[tuple[str, str]]]:
     if not path.exists():
         raise PhoneExportError(f"{path}: no such file or folder")
     if path.is_dir():
-        entries: list[_Entry] = []
-        hashes: list[tuple[str, str]] = []
-        for f in sorted(p for p in path.rglob("*") if p.is_file()):
-            rel = f.relative_to(path).as_posix()
-            if rel.startswith(("__MACOSX/", ".")) or f.stat().st_size > _MAX_ENTRY_BYTES:
-                continue
-            data = f.read_bytes()
-            entries.append(_Entry(rel, f"{path.name}/{rel}", data))
-            hashes.append((str(f), _sha256(data)))
-        if not entries:
-            raise PhoneExportError(f"{path}: the folder holds no files")
-        return entries, hashes
+        return _read_folder(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -79,6 +68,29 @@ def _read_container(path: Path) -> tuple[list[_Entry], list[tuple[str, str]]]:
         raise PhoneExportError(f"{path}: the file is empty")
     if not data.startswith(_ZIP_MAGIC):
         return [_Entry(path.name, path.name, data)], [(str(path), _sha256(data))]
+    return _read_zip(path), [(str(path), _sha256(data))]
+
+
+def _read_folder(path: Path) -> tuple[list[_Entry], list[tuple[str, str]]]:
+    """The files of an unzipped export (no macOS resource forks, hidden files or files too
+    large to import) and the SHA-256 of each."""
+    entries: list[_Entry] = []
+    hashes: list[tuple[str, str]] = []
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        rel = f.relative_to(path).as_posix()
+        if rel.startswith(("__MACOSX/", ".")) or f.stat().st_size > _MAX_ENTRY_BYTES:
+            continue
+        data = f.read_bytes()
+        entries.append(_Entry(rel, f"{path.name}/{rel}", data))
+        hashes.append((str(f), _sha256(data)))
+    if not entries:
+        raise PhoneExportError(f"{path}: the folder holds no files")
+    return entries, hashes
+
+
+def _read_zip(path: Path) -> list[_Entry]:
+    """The files of a zipped export (no folders or macOS resource forks); one too large to
+    import is refused."""
     try:
         with zipfile.ZipFile(path) as zf:
             entries = []
@@ -90,7 +102,7 @@ def _read_container(path: Path) -> tuple[list[_Entry], list[tuple[str, str]]]:
                 entries.append(_Entry(info.filename, f"{path.name}:{info.filename}", zf.read(info)))
     except (zipfile.BadZipFile, OSError) as exc:
         raise PhoneExportError(f"{path}: a damaged zip file ({exc})") from None
-    return entries, [(str(path), _sha256(data))]
+    return entries
 
 
 def _text(entry: _Entry) -> str | None:
@@ -152,12 +164,19 @@ class _Found:
     skipped: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _PhyphoxParts:
+    """The phyphox files of one path, read once all are seen: the datasets take their epoch
+    from the time reference."""
+
+    time_events: list[phyphox.TimeEvent] = field(default_factory=list)
+    datasets: list[tuple[_Entry, str]] = field(default_factory=list)
+
+
 def _read_path(path: Path, found: _Found) -> list[tuple[str, str]]:
     """Add what ``path`` holds to ``found``; return the SHA-256 of each original file."""
     entries, hashes = _read_container(path)
-    clock = f"phyphox:{path}"
-    time_events: list[phyphox.TimeEvent] = []
-    datasets: list[tuple[_Entry, str]] = []
+    parts = _PhyphoxParts()
     for entry in entries:
         text = _text(entry)
         if text is None:
@@ -165,75 +184,105 @@ def _read_path(path: Path, found: _Found) -> list[tuple[str, str]]:
             continue
         stripped = text.lstrip()
         if stripped.startswith("["):
-            records = sensorlogger.loads_json(text, source=entry.label)
-            streams, meta, skipped = sensorlogger.parse_json_export(records, source=entry.label)
-            found.app.add("Sensor Logger")
-            found.streams.extend(streams)
-            found.sl_meta.update(meta)
-            found.skipped.extend(f"{entry.label} ({s})" for s in skipped)
-            found.formats.append(f"{entry.label}: Sensor Logger JSON export")
-            continue
-        if stripped.startswith("{"):
-            body = sensorlogger.loads_json(text, source=entry.label)
-            try:
-                _, _, batch, _ = sensorlogger.push_records(body)
-            except ValueError as exc:
-                raise PhoneExportError(f"{entry.label}: {exc}") from None
-            found.app.add("Sensor Logger")
-            for batch_kind, (t_ns, xyz) in batch.items():
-                label = f"{entry.label} ({batch_kind})"
-                found.streams.append(sensorlogger.stream_from_ns(batch_kind, t_ns, xyz, label))
-            found.formats.append(f"{entry.label}: Sensor Logger HTTP push batch")
-            continue
-        sniffed = phyphox.sniff(text)
-        if sniffed is not None:
-            names = sniffed[1]
-            if phyphox.is_time_header(names):
-                time_events = phyphox.parse_time(text, source=entry.label)
-                found.formats.append(f"{entry.label}: phyphox time reference")
-            elif phyphox.is_device_header(names):
-                found.device.update(phyphox.parse_device(text, source=entry.label))
-                found.formats.append(f"{entry.label}: phyphox device metadata")
-            elif phyphox.is_dataset(names):
-                datasets.append((entry, text))
-            else:
-                found.skipped.append(f"{entry.label} (a phyphox set without motion sensors)")
-            continue
-        header = _header(text)
-        if sensorlogger.is_metadata_header(header):
-            found.sl_meta.update(sensorlogger.parse_metadata(text, source=entry.label))
-            found.app.add("Sensor Logger")
-            found.formats.append(f"{entry.label}: Sensor Logger metadata")
-        elif sensorlogger.is_sensor_header(header):
-            stem = PurePosixPath(entry.name).stem.strip().lower()
-            named = sensorlogger.KINDS.get(stem)
-            stream = sensorlogger.parse_sensor_csv(text, kind=named or "gyro", source=entry.label)
-            if named is None:
-                guessed = _guess_kind(stream)
-                if guessed is None:
-                    found.skipped.append(f"{entry.label} (not a sensor imu uses)")
-                    continue
-                stream = PhoneStream(
-                    guessed,
-                    stream.time_s,
-                    stream.xyz,
-                    stream.source,
-                    stream.epoch_s,
-                    stream.clock,
-                )
-            found.app.add("Sensor Logger")
-            found.streams.append(stream)
-            found.formats.append(f"{entry.label}: Sensor Logger CSV ({stream.kind})")
+            _add_json_export(entry, text, found)
+        elif stripped.startswith("{"):
+            _add_push_batch(entry, text, found)
+        elif (sniffed := phyphox.sniff(text)) is not None:
+            _add_phyphox_file(entry, text, sniffed[1], found, parts)
         else:
-            found.skipped.append(f"{entry.label} (not a recognised export file)")
-    epoch = phyphox.epoch_mapping(time_events)
-    for entry, text in datasets:
+            _add_sensorlogger_csv(entry, text, found)
+    epoch = phyphox.epoch_mapping(parts.time_events)
+    clock = f"phyphox:{path}"
+    for entry, text in parts.datasets:
         streams, dialect = phyphox.parse_dataset(text, source=entry.label, clock=clock, epoch=epoch)
         found.app.add("phyphox")
         found.streams.extend(streams)
         kinds = ", ".join(s.kind for s in streams)
         found.formats.append(f"{entry.label}: phyphox CSV, {dialect.describe()} ({kinds})")
     return hashes
+
+
+def _add_json_export(entry: _Entry, text: str, found: _Found) -> None:
+    """A Sensor Logger JSON export: its streams, metadata and the sensors it skips."""
+    records = sensorlogger.loads_json(text, source=entry.label)
+    streams, meta, skipped = sensorlogger.parse_json_export(records, source=entry.label)
+    found.app.add("Sensor Logger")
+    found.streams.extend(streams)
+    found.sl_meta.update(meta)
+    found.skipped.extend(f"{entry.label} ({s})" for s in skipped)
+    found.formats.append(f"{entry.label}: Sensor Logger JSON export")
+
+
+def _add_push_batch(entry: _Entry, text: str, found: _Found) -> None:
+    """A saved Sensor Logger HTTP push batch: a stream per sensor in it."""
+    body = sensorlogger.loads_json(text, source=entry.label)
+    try:
+        _, _, batch, _ = sensorlogger.push_records(body)
+    except ValueError as exc:
+        raise PhoneExportError(f"{entry.label}: {exc}") from None
+    found.app.add("Sensor Logger")
+    for batch_kind, (t_ns, xyz) in batch.items():
+        label = f"{entry.label} ({batch_kind})"
+        found.streams.append(sensorlogger.stream_from_ns(batch_kind, t_ns, xyz, label))
+    found.formats.append(f"{entry.label}: Sensor Logger HTTP push batch")
+
+
+def _add_phyphox_file(
+    entry: _Entry, text: str, names: list[str], found: _Found, parts: _PhyphoxParts
+) -> None:
+    """A phyphox CSV with the columns ``names``: its time reference, its device metadata, or a
+    dataset (kept in ``parts`` until the time reference is known)."""
+    if phyphox.is_time_header(names):
+        parts.time_events = phyphox.parse_time(text, source=entry.label)
+        found.formats.append(f"{entry.label}: phyphox time reference")
+    elif phyphox.is_device_header(names):
+        found.device.update(phyphox.parse_device(text, source=entry.label))
+        found.formats.append(f"{entry.label}: phyphox device metadata")
+    elif phyphox.is_dataset(names):
+        parts.datasets.append((entry, text))
+    else:
+        found.skipped.append(f"{entry.label} (a phyphox set without motion sensors)")
+
+
+def _add_sensorlogger_csv(entry: _Entry, text: str, found: _Found) -> None:
+    """A Sensor Logger CSV: its metadata, or a sensor's stream (which sensor from the file's
+    name, else from its values); anything else is skipped."""
+    header = _header(text)
+    if sensorlogger.is_metadata_header(header):
+        found.sl_meta.update(sensorlogger.parse_metadata(text, source=entry.label))
+        found.app.add("Sensor Logger")
+        found.formats.append(f"{entry.label}: Sensor Logger metadata")
+    elif sensorlogger.is_sensor_header(header):
+        stream = _sensor_stream(entry, text)
+        if stream is None:
+            found.skipped.append(f"{entry.label} (not a sensor imu uses)")
+            return
+        found.app.add("Sensor Logger")
+        found.streams.append(stream)
+        found.formats.append(f"{entry.label}: Sensor Logger CSV ({stream.kind})")
+    else:
+        found.skipped.append(f"{entry.label} (not a recognised export file)")
+
+
+def _sensor_stream(entry: _Entry, text: str) -> PhoneStream | None:
+    """A Sensor Logger sensor CSV's stream, of the sensor its file is named after, else the
+    one its values say (:func:`_guess_kind`); ``None`` when they do not say."""
+    stem = PurePosixPath(entry.name).stem.strip().lower()
+    named = sensorlogger.KINDS.get(stem)
+    stream = sensorlogger.parse_sensor_csv(text, kind=named or "gyro", source=entry.label)
+    if named is not None:
+        return stream
+    guessed = _guess_kind(stream)
+    if guessed is None:
+        return None
+    return PhoneStream(
+        guessed,
+        stream.time_s,
+        stream.xyz,
+        stream.source,
+        stream.epoch_s,
+        stream.clock,
+    )
 
 
 def is_phone_export(path: str | os.PathLike[str]) -> bool:
@@ -298,28 +347,8 @@ def load_phone_export(paths: Sequence[str | os.PathLike[str]]) -> ImportedExport
     app = found.app.pop()
     for stream in found.streams:
         _check_values(stream)
-    meta: dict[str, str] = {"source_app": app}
-    convention: Convention
-    if app == "Sensor Logger":
-        sl = found.sl_meta
-        convention = sensorlogger.convention_for(sl)
-        meta["platform"] = sl.get("platform", "unknown")
-        if sl.get("device name"):
-            meta["device"] = sl["device name"]
-        if sl.get("appversion"):
-            meta["app_version"] = sl["appversion"]
-        if sl.get("standardisation"):
-            meta["standardisation"] = sl["standardisation"]
-    else:
-        dev = found.device
-        convention = phyphox.convention_for(dev)
-        brand = dev.get("deviceBrand", "")
-        meta["platform"] = "ios" if brand.lower() == "apple" else ("android" if dev else "unknown")
-        model = " ".join(v for v in (dev.get("deviceManufacturer"), dev.get("deviceModel")) if v)
-        if model:
-            meta["device"] = model
-        if dev.get("version"):
-            meta["app_version"] = dev["version"]
+    convention, app_meta = _APP_METADATA[app](found)
+    meta: dict[str, str] = {"source_app": app, **app_meta}
     for k, (name, digest) in enumerate(hashes):
         meta[f"source_file_{k + 1}"] = f"{name} sha256:{digest}"
     recording, stats = assemble(found.streams, convention=convention, metadata=meta)
@@ -332,3 +361,39 @@ def load_phone_export(paths: Sequence[str | os.PathLike[str]]) -> ImportedExport
         str(paths[0]),
     )
     return ImportedExport(recording, app, stats, found.formats, found.skipped)
+
+
+def _sensorlogger_metadata(found: _Found) -> tuple[Convention, dict[str, str]]:
+    """A Sensor Logger recording's axis convention and metadata: platform, device, app version,
+    standardisation."""
+    sl = found.sl_meta
+    convention = sensorlogger.convention_for(sl)
+    meta = {"platform": sl.get("platform", "unknown")}
+    if sl.get("device name"):
+        meta["device"] = sl["device name"]
+    if sl.get("appversion"):
+        meta["app_version"] = sl["appversion"]
+    if sl.get("standardisation"):
+        meta["standardisation"] = sl["standardisation"]
+    return convention, meta
+
+
+def _phyphox_metadata(found: _Found) -> tuple[Convention, dict[str, str]]:
+    """A phyphox recording's axis convention and metadata: platform, device, app version."""
+    dev = found.device
+    convention = phyphox.convention_for(dev)
+    brand = dev.get("deviceBrand", "")
+    meta = {"platform": "ios" if brand.lower() == "apple" else ("android" if dev else "unknown")}
+    model = " ".join(v for v in (dev.get("deviceManufacturer"), dev.get("deviceModel")) if v)
+    if model:
+        meta["device"] = model
+    if dev.get("version"):
+        meta["app_version"] = dev["version"]
+    return convention, meta
+
+
+#: each app's metadata, by the name :class:`ImportedExport` gives it
+_APP_METADATA: dict[str, Callable[[_Found], tuple[Convention, dict[str, str]]]] = {
+    "Sensor Logger": _sensorlogger_metadata,
+    "phyphox": _phyphox_metadata,
+}

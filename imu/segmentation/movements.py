@@ -104,34 +104,7 @@ def zigzag(x: FloatArray, *, delta: float) -> tuple[IntArray, IntArray]:
     turns = np.flatnonzero(sign[1:] != sign[:-1])
     ext = nz[turns] + 1  # each local extremum: the sample after the last step the old way
     ext = np.concatenate(([0], ext, [x.shape[0] - 1]))
-    peaks: list[int] = []
-    mode = 0  # 0: undecided, 1: risen from a valley (tracking the max), -1: tracking the min
-    hi_i = lo_i = int(ext[0])
-    hi_v = lo_v = float(x[ext[0]])
-    for i, v in zip(ext.tolist(), x[ext].tolist(), strict=True):
-        if mode == 1:
-            if v > hi_v:
-                hi_i, hi_v = i, v
-            elif hi_v - v >= delta:
-                peaks.append(hi_i)
-                mode, lo_i, lo_v = -1, i, v
-        elif mode == -1:
-            if v < lo_v:
-                lo_i, lo_v = i, v
-            elif v - lo_v >= delta:
-                mode, hi_i, hi_v = 1, i, v
-        else:
-            if v > hi_v:
-                hi_i, hi_v = i, v
-            if v < lo_v:
-                lo_i, lo_v = i, v
-            if hi_v - lo_v >= delta:
-                if hi_i > lo_i:
-                    mode = 1
-                else:
-                    peaks.append(hi_i)
-                    mode, lo_i, lo_v = -1, i, v
-    p = np.asarray(peaks, dtype=np.intp)
+    p = np.asarray(_hysteresis_peaks(ext.tolist(), x[ext].tolist(), delta), dtype=np.intp)
     if p.size == 0:
         return empty, empty
     bounds = np.concatenate(([0], p, [x.shape[0] - 1]))
@@ -140,6 +113,54 @@ def zigzag(x: FloatArray, *, delta: float) -> tuple[IntArray, IntArray]:
         dtype=np.intp,
     )
     return p, valleys
+
+
+def _hysteresis_peaks(where: list[int], values: list[float], delta: float) -> list[int]:
+    """The maxima :func:`zigzag` keeps among the extrema at ``where`` (with their ``values``):
+    after the first swing of ``delta`` (:func:`_first_swing`), the pass tracks the maximum
+    while rising and keeps it once the signal has fallen ``delta`` below it, then tracks the
+    minimum until the signal has risen ``delta`` above it."""
+    first = _first_swing(where, values, delta)
+    if first is None:
+        return []
+    k, rising, hi_i, hi_v = first
+    peaks: list[int] = []
+    # the extreme being tracked: the max while rising, the min while falling
+    if rising:
+        at_i, at_v = hi_i, hi_v
+    else:
+        peaks.append(hi_i)
+        at_i, at_v = where[k], values[k]
+    for i, v in zip(where[k + 1 :], values[k + 1 :], strict=True):
+        if rising:
+            if v > at_v:
+                at_i, at_v = i, v
+            elif at_v - v >= delta:
+                peaks.append(at_i)
+                rising, at_i, at_v = False, i, v
+        elif v < at_v:
+            at_i, at_v = i, v
+        elif v - at_v >= delta:
+            rising, at_i, at_v = True, i, v
+    return peaks
+
+
+def _first_swing(
+    where: list[int], values: list[float], delta: float
+) -> tuple[int, bool, int, float] | None:
+    """Where the extrema first span ``delta`` (their position ``k``), whether the signal rose
+    to get there (the minimum came first) and the maximum so far (index, value); ``None`` if
+    they never do."""
+    hi_i = lo_i = where[0]
+    hi_v = lo_v = values[0]
+    for k, (i, v) in enumerate(zip(where, values, strict=True)):
+        if v > hi_v:
+            hi_i, hi_v = i, v
+        if v < lo_v:
+            lo_i, lo_v = i, v
+        if hi_v - lo_v >= delta:
+            return k, hi_i > lo_i, hi_i, hi_v
+    return None
 
 
 def _side_bases(

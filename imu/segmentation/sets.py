@@ -331,33 +331,59 @@ def judge_run(
         idx = np.flatnonzero(keep)
         if idx.size < max(min_set_reps, 2):
             break
-        before = keep.copy()
         sub = _take(col, idx)
-        model = SetModel.of(sub)
-        dips = _dips(sub, model, probe)
-        if dips is not None:
-            for i in idx:
-                why[int(i)] = ("dips", dips)
-            keep[idx] = False
-            break
-        a, b, reasons = _transitions(sub, model)
-        for j, r in zip([*range(a), *range(idx.size - b, idx.size)], reasons, strict=True):
-            why[int(idx[j])] = ("getting_on" if j < a else "getting_off", r)
-            keep[idx[j]] = False
-        if a or b:
-            continue
-        for j, kind, r in _small_or_rebound(sub, model):
+        rejected, over = _judge_pass(sub, SetModel.of(sub), probe)
+        for j, kind, r in rejected:
             why[int(idx[j])] = (kind, r)
             keep[idx[j]] = False
-        if not (keep == before).all():
-            continue
-        a, b, reasons = _edge_runs(sub, model)
-        for j, r in zip([*range(a), *range(b, idx.size)], reasons, strict=True):
-            why[int(idx[j])] = ("swing" if r.startswith("swing") else "fidget", r)
-            keep[idx[j]] = False
-        if (keep == before).all():
+        if over:
             break
     return keep, [(i, kind, r) for i, (kind, r) in sorted(why.items())]
+
+
+def _transition_rejections(
+    col: dict[str, FloatArray], model: SetModel
+) -> list[tuple[int, str, str]]:
+    """Getting on and off (:func:`_transitions`) as ``(position, kind, reason)``."""
+    a, b, reasons = _transitions(col, model)
+    n = col["start_s"].shape[0]
+    where = [*range(a), *range(n - b, n)]
+    return [
+        (j, "getting_on" if j < a else "getting_off", r)
+        for j, r in zip(where, reasons, strict=True)
+    ]
+
+
+def _edge_run_rejections(col: dict[str, FloatArray], model: SetModel) -> list[tuple[int, str, str]]:
+    """Swings and fidgets at the edges (:func:`_edge_runs`) as ``(position, kind, reason)``."""
+    a, b, reasons = _edge_runs(col, model)
+    n = col["start_s"].shape[0]
+    where = [*range(a), *range(b, n)]
+    return [
+        (j, "swing" if r.startswith("swing") else "fidget", r)
+        for j, r in zip(where, reasons, strict=True)
+    ]
+
+
+#: the rules of a pass of :func:`judge_run`, in order: the first that rejects anything ends the
+#: pass, and the next pass judges what is left
+_PASS_RULES = (_transition_rejections, _small_or_rebound, _edge_run_rejections)
+
+
+def _judge_pass(
+    col: dict[str, FloatArray], model: SetModel, probe: RestProbe | None
+) -> tuple[list[tuple[int, str, str]], bool]:
+    """One pass of :func:`judge_run` over the movements still kept: the ``(position, kind,
+    reason)`` it rejects, and whether the judging is over (a run of dips, all rejected; or no
+    rule rejecting anything)."""
+    dips = _dips(col, model, probe)
+    if dips is not None:
+        return [(j, "dips", dips) for j in range(col["start_s"].shape[0])], True
+    for rule in _PASS_RULES:
+        rejected = rule(col, model)
+        if rejected:
+            return rejected, False
+    return [], True
 
 
 def trailing_rejection(

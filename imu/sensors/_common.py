@@ -163,42 +163,12 @@ class DeviceClock:
         """Times of ``n`` samples anchored at device time ``raw``, and the samples lost before
         them. ``known_gap``: a sequence number or flag says samples were lost;
         ``fallback_lost``: how many, if the clock cannot tell."""
-        lost = 0
         new = self._raw is None or self._fresh
-        if self._raw is None:
-            ext = raw
-        else:
-            delta = raw - self._raw
-            if self.wrap is not None:
-                delta %= self.wrap
-                backwards = delta >= self.wrap // 2
-            else:
-                backwards = delta < 0
-            if backwards:
-                self._offset_s = self._last_s + self.period_s - self._ext * self.tick_s
-                if self.anchor_last:
-                    self._offset_s += (n - 1) * self.period_s
-                delta = 0
-                new = True
-                stats.resyncs += 1
-                stats.last_error = "device clock went backwards (device restarted?)"
-            ext = self._ext + delta
+        ext, restarted = self._unwrap(raw, n, stats)
         anchor = ext * self.tick_s + self._offset_s
-        period = self.period_s
-        if not new:
-            prev_anchor = self._ext * self.tick_s + self._offset_s
-            spanned = n if self.anchor_last else self._n
-            late = (anchor - (prev_anchor + spanned * period)) / period
-            if late > 0.5 and (known_gap or late > 1.5):
-                lost = round(late)
-            elif known_gap:
-                lost = fallback_lost
-            elif anchor > prev_anchor:
-                measured = (anchor - prev_anchor) / spanned
-                if 0.8 < measured / self.nominal_period_s < 1.25:
-                    self.period_s += 0.2 * (measured - self.period_s)
-                    if self.anchor_last:  # exact spacing from the last sample we emitted
-                        period = (anchor - self._last_s) / n
+        lost, period = 0, self.period_s
+        if not (new or restarted):
+            lost, period = self._follow(anchor, n, known_gap=known_gap, fallback_lost=fallback_lost)
         if self.anchor_last:
             times = anchor - (n - 1 - np.arange(n, dtype=np.float64)) * period
         else:
@@ -212,3 +182,46 @@ class DeviceClock:
         self._last_s = float(times[-1])
         stats.lost_samples += lost
         return times, lost
+
+    def _unwrap(self, raw: int, n: int, stats: DecoderStats) -> tuple[int, bool]:
+        """The unwrapped ticks of the anchor ``raw`` (of ``n`` samples), and whether the clock
+        went backwards (a device restart: the time line is re-anchored one period after the
+        last sample)."""
+        if self._raw is None:
+            return raw, False
+        delta = raw - self._raw
+        if self.wrap is not None:
+            delta %= self.wrap
+            backwards = delta >= self.wrap // 2
+        else:
+            backwards = delta < 0
+        if not backwards:
+            return self._ext + delta, False
+        self._offset_s = self._last_s + self.period_s - self._ext * self.tick_s
+        if self.anchor_last:
+            self._offset_s += (n - 1) * self.period_s
+        stats.resyncs += 1
+        stats.last_error = "device clock went backwards (device restarted?)"
+        return self._ext, True
+
+    def _follow(
+        self, anchor: float, n: int, *, known_gap: bool, fallback_lost: int
+    ) -> tuple[int, float]:
+        """Samples lost between the previous notification and this one (anchored at ``anchor``
+        s), and the spacing of this one's ``n`` samples; without a loss the period follows the
+        one measured between the notifications."""
+        prev_anchor = self._ext * self.tick_s + self._offset_s
+        spanned = n if self.anchor_last else self._n
+        period = self.period_s
+        late = (anchor - (prev_anchor + spanned * period)) / period
+        if late > 0.5 and (known_gap or late > 1.5):
+            return round(late), period
+        if known_gap:
+            return fallback_lost, period
+        if anchor > prev_anchor:
+            measured = (anchor - prev_anchor) / spanned
+            if 0.8 < measured / self.nominal_period_s < 1.25:
+                self.period_s += 0.2 * (measured - self.period_s)
+                if self.anchor_last:  # exact spacing from the last sample we emitted
+                    period = (anchor - self._last_s) / n
+        return 0, period

@@ -659,13 +659,10 @@ def build_set(
     b.hold(float(rng.uniform(2.0, 4.0)))
     motion = SetMotion(b.track, bottom, [], gravity_k)
     fatigue = float(rng.uniform(0.0, 0.2))  # fraction the tempo shortens by the last rep
+    pace = _Pace(rng, fatigue, v_max)
     pause_plan = None
     if behaviours is not None and streams is not None:
         pause_plan = _pause_plan(behaviours, streams, kinds)
-
-    def jitter(value: float, lo: float, hi: float, progress: float) -> float:
-        v = value * float(rng.lognormal(0.0, 0.12)) * (1.0 - fatigue * progress)
-        return float(np.clip(v, lo, hi))
 
     for i, kind in enumerate(kinds):
         extras = None
@@ -677,39 +674,19 @@ def build_set(
         # -------- lift
         start = b.state.t
         start_theta = b.state.theta
-        if kind == "swing_through":
-            _swing_through(b, rng, peak)
-        elif kind in ("thrown", "bounced"):
-            _throw(b, rng, peak)
-        else:
-            lift_s = jitter(style.lift_s, 0.6, 3.5, progress)
-            b.move(peak, max(lift_s, _SLOWEST_PEAK_FACTOR * abs(peak - b.state.theta) / v_max))
+        _lift(b, pace, kind, peak, style.lift_s, progress)
         top_start = b.state.t
         peak = b.state.theta
         # -------- hold
-        if kind in ("thrown", "bounced", "swing_through") and rng.random() < 0.6:
-            hold = 0.0
-        else:
-            hold = jitter(style.hold_s, 0.0, 2.0, progress) if rng.random() > 0.08 else 0.0
-        b.hold(hold)
+        b.hold(_top_hold_s(pace, kind, style.hold_s, progress))
         top_end = b.state.t
         # -------- lowering
         next_bottom = bottom + float(rng.normal(0.0, 1.2 if setup != "floor" else 0.6)) * _D
         dropped = kind == "drop"
-        contact_dps = None
-        if dropped:
-            rebound = float(rng.uniform(600.0, 1200.0)) * _D if next_kind == "bounced" else 0.0
-            _drop(b, rng, next_bottom, peak, rebound)
-        elif next_kind == "bounced":
-            _lower_into_bounce(b, rng, next_bottom)
-        else:
-            lower_s = jitter(style.lower_s, 1.0, 4.5, progress)
-            span = abs(next_bottom - b.state.theta)
-            duration = max(lower_s, _SLOWEST_PEAK_FACTOR * span / v_max)
-            if extras is not None and extras.contact is not None:
-                contact_dps = _lower_onto_floor(b, next_bottom, duration, *extras.contact)
-            else:
-                b.move(next_bottom, duration)
+        contact = extras.contact if extras is not None else None
+        contact_dps = _lower(
+            b, pace, kind, next_kind, peak, next_bottom, style.lower_s, progress, contact
+        )
         end = b.state.t
         plan = RepPlan(kind, start, top_start, top_end, end, dropped, contact_dps)
         if extras is not None and extras.knee is not None:
@@ -725,17 +702,105 @@ def build_set(
             rom = peak - min(start_theta, b.state.theta)
             busy_until = _after_bottom(b, motion, extras, behaviours, i, rom)
         # -------- bottom pause (a real one before a swing-through)
-        if next_kind is None:
-            wait = float(rng.uniform(2.0, 4.0))
-        elif next_kind == "swing_through":
-            wait = float(rng.uniform(0.4, 1.5))
-        else:
-            wait = jitter(style.pause_s, 0.0, 2.0, progress) if rng.random() > 0.1 else 0.0
-            if pause_plan is not None and pause_plan[0] == i:
-                wait = max(wait, pause_plan[1], busy_until - b.state.t)
-                motion.pauses.append((i, b.state.t, b.state.t + wait))
+        planned_s = pause_plan[1] if pause_plan is not None and pause_plan[0] == i else None
+        wait, mid_set = _bottom_wait_s(pace, next_kind, style.pause_s, progress, planned_s)
+        if mid_set:
+            wait = max(wait, busy_until - b.state.t)
+            motion.pauses.append((i, b.state.t, b.state.t + wait))
         b.hold(max(wait, busy_until - b.state.t))
     return motion
+
+
+@dataclass(frozen=True)
+class _Pace:
+    """How fast one set's moves go: each of its style's durations drawn afresh per rep and
+    shortened by ``fatigue`` (a fraction) toward the last rep; no controlled move faster than
+    ``v_max`` (rad/s) at its peak."""
+
+    rng: np.random.Generator
+    fatigue: float
+    v_max: float
+
+    def jitter(self, value: float, lo: float, hi: float, progress: float) -> float:
+        """``value`` (s) for the rep ``progress`` (0–1) through the set, within ``[lo, hi]``."""
+        v = value * float(self.rng.lognormal(0.0, 0.12)) * (1.0 - self.fatigue * progress)
+        return float(np.clip(v, lo, hi))
+
+    def controlled_s(self, planned_s: float, span: float) -> float:
+        """``planned_s``, lengthened so that a move over ``span`` (rad) stays controlled."""
+        return max(planned_s, _SLOWEST_PEAK_FACTOR * span / self.v_max)
+
+
+def _lift(
+    b: _Builder, pace: _Pace, kind: RepKind, peak: float, lift_s: float, progress: float
+) -> None:
+    """A rep's lift to ``peak``: swung through, thrown (or bounced), or a controlled move."""
+    if kind == "swing_through":
+        _swing_through(b, pace.rng, peak)
+    elif kind in ("thrown", "bounced"):
+        _throw(b, pace.rng, peak)
+    else:
+        duration = pace.controlled_s(
+            pace.jitter(lift_s, 0.6, 3.5, progress), abs(peak - b.state.theta)
+        )
+        b.move(peak, duration)
+
+
+def _top_hold_s(pace: _Pace, kind: RepKind, hold_s: float, progress: float) -> float:
+    """How long a rep holds at the top (s): a thrown, bounced or swung rep mostly not at all,
+    any rep now and then not."""
+    if kind in ("thrown", "bounced", "swing_through") and pace.rng.random() < 0.6:
+        return 0.0
+    return pace.jitter(hold_s, 0.0, 2.0, progress) if pace.rng.random() > 0.08 else 0.0
+
+
+def _lower(
+    b: _Builder,
+    pace: _Pace,
+    kind: RepKind,
+    next_kind: RepKind | None,
+    peak: float,
+    next_bottom: float,
+    lower_s: float,
+    progress: float,
+    contact: tuple[float, float] | None,
+) -> float | None:
+    """A rep's lowering to ``next_bottom``: dropped (rebounding into a bounced rep next), into
+    a bounce, or controlled (onto the floor with a foot ``contact``). Returns the speed at
+    contact, °/s (``None``: no contact)."""
+    if kind == "drop":
+        rebound = float(pace.rng.uniform(600.0, 1200.0)) * _D if next_kind == "bounced" else 0.0
+        _drop(b, pace.rng, next_bottom, peak, rebound)
+        return None
+    if next_kind == "bounced":
+        _lower_into_bounce(b, pace.rng, next_bottom)
+        return None
+    planned_s = pace.jitter(lower_s, 1.0, 4.5, progress)
+    duration = pace.controlled_s(planned_s, abs(next_bottom - b.state.theta))
+    if contact is not None:
+        return _lower_onto_floor(b, next_bottom, duration, *contact)
+    b.move(next_bottom, duration)
+    return None
+
+
+def _bottom_wait_s(
+    pace: _Pace,
+    next_kind: RepKind | None,
+    pause_s: float,
+    progress: float,
+    planned_s: float | None,
+) -> tuple[float, bool]:
+    """The rest at the bottom before the next rep (s; a real one before a swing-through, a
+    longer one after the last rep), and whether it is the set's mid-set pause of ``planned_s``
+    (at least)."""
+    if next_kind is None:
+        return float(pace.rng.uniform(2.0, 4.0)), False
+    if next_kind == "swing_through":
+        return float(pace.rng.uniform(0.4, 1.5)), False
+    wait = pace.jitter(pause_s, 0.0, 2.0, progress) if pace.rng.random() > 0.1 else 0.0
+    if planned_s is None:
+        return wait, False
+    return max(wait, planned_s), True
 
 
 def _after_bottom(
