@@ -207,9 +207,7 @@ def find_shank_axis(
     n = acc_g.shape[0]
     if n == 0:
         return ShankAxis("+x", np.array([1.0, 0.0, 0.0]), True, "low", None)
-    norm = np.linalg.norm(acc_g, axis=1)
-    rate = np.linalg.norm(gyro_dps, axis=1)
-    moving = (rate > _SWING_MIN_DPS) & (norm < 3.0)
+    moving = _swinging(acc_g, gyro_dps)
     swing, planar = _swing_axis(gyro_dps, moving, sampling_rate_hz=sampling_rate_hz)
     centripetal: FloatArray | None = None
     radius = 0.0
