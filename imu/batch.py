@@ -9,11 +9,9 @@ pipeline preloaded), so each file's analysis runs on its own core.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -216,6 +214,10 @@ def analyze_many(
         for k, (p, folder) in enumerate(zip(paths, folders, strict=True)):
             finished(k, _one(p, folder, settings, options))
         return [done[k] for k in range(len(paths))]
+    # only for several files (their import costs a single file's analysis 20-50 ms)
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["imu.pipeline", "imu.summary"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
