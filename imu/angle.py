@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +44,7 @@ __all__ = [
     "find_shank_axis",
     "refine_shank",
     "resolve_shank_axis",
-    "rotation_radius_m",
+    "rotation_radii_m",
     "shank_axis_of",
     "static_theta",
     "swinging_s",
@@ -803,16 +804,7 @@ def refine_shank(
     )
     # the reps and a margin either side (for dα/dt at their edges): a small part of a long day
     idx = np.flatnonzero(mask)
-    if idx.size == 0:
-        return None
-    p = ankle_position(
-        angle.time_s[idx],
-        acc_g[idx],
-        angle.up[idx],
-        angle.gyro_c_dps[idx],
-        axes[idx // block],
-        np.ones(idx.size, dtype=bool),
-    )
+    p = _position_on(angle, acc_g, idx, (axes, block))
     if p is None:
         return None
     if angle.shank_documented:  # the board lies flat: its +z is the skin's normal
@@ -863,35 +855,44 @@ def refine_shank(
     )
 
 
-def rotation_radius_m(
+def rotation_radii_m(
     angle: LegAngle,
     acc_g: FloatArray,
-    mask: npt.NDArray[np.bool_],
+    groups: Sequence[npt.NDArray[np.intp]],
     *,
     sampling_rate_hz: float,
     sensor_offset_m: float = 0.0,
-) -> float | None:
-    """How far the sensor is from the axis its movements in ``mask`` turn about, m, measured
-    from their centripetal and tangential acceleration (:func:`ankle_position`); ``None`` when
-    too few samples move fast enough. A straight leg about the hip puts an ankle sensor 0.7–1 m
-    out, a shank turning about the knee 0.3–0.5 m."""
-    idx = np.flatnonzero(mask)
+) -> list[float | None]:
+    """For each group of sample indices (sorted, e.g. one set's reps), how far the sensor is
+    from the axis its movements there turn about, m, measured from their centripetal and
+    tangential acceleration (:func:`ankle_position`); ``None`` when too few samples move fast
+    enough. A straight leg about the hip puts an ankle sensor 0.7–1 m out, a shank turning about
+    the knee 0.3–0.5 m. The hip axis is computed once for all the groups."""
+    axes = _hip_axis_blocks(angle.up, angle.shank, window=round(_AXIS_WINDOW_S * sampling_rate_hz))
+    offset = np.array([0.0, 0.0, sensor_offset_m])
+    radii: list[float | None] = []
+    for idx in groups:
+        p = _position_on(angle, acc_g, idx, axes)
+        radii.append(None if p is None else float(np.linalg.norm(p - offset)))
+    return radii
+
+
+def _position_on(
+    angle: LegAngle, acc_g: FloatArray, idx: npt.NDArray[np.intp], axes: tuple[FloatArray, int]
+) -> FloatArray | None:
+    """:func:`ankle_position` on the samples ``idx`` (sorted) of ``angle``, with the hip axis
+    given as :func:`_hip_axis_blocks` returns it; ``None`` for no samples."""
     if idx.size == 0:
         return None
-    axes, block = _hip_axis_blocks(
-        angle.up, angle.shank, window=round(_AXIS_WINDOW_S * sampling_rate_hz)
-    )
-    p = ankle_position(
+    blocks, block = axes
+    return ankle_position(
         angle.time_s[idx],
         acc_g[idx],
         angle.up[idx],
         angle.gyro_c_dps[idx],
-        axes[idx // block],
+        blocks[idx // block],
         np.ones(idx.size, dtype=bool),
     )
-    if p is None:
-        return None
-    return float(np.linalg.norm(p - np.array([0.0, 0.0, sensor_offset_m])))
 
 
 class AngleEstimator:

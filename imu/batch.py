@@ -9,11 +9,9 @@ pipeline preloaded), so each file's analysis runs on its own core.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -237,6 +235,10 @@ def _analyze_in_pool(
 ) -> None:
     """Analyse ``paths`` into ``folders`` with ``workers`` processes, calling ``finished`` with
     each file's index and outcome as it finishes."""
+    # only for several files (their import costs a single file's analysis 20-50 ms)
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["imu.pipeline", "imu.summary"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:

@@ -8,7 +8,7 @@ Three things an ankle sensor sees tell the set-ups apart:
   start 20–65° below the hip line), or lying (above: the floor);
 - **the joint the shank turns about** — the ankle's distance from the axis of rotation,
   measured from the centripetal acceleration of the set's reps
-  (:func:`imu.angle.rotation_radius_m`): a straight leg about the hip puts it 0.7–1 m away, a
+  (:func:`imu.angle.rotation_radii_m`): a straight leg about the hip puts it 0.7–1 m away, a
   shank about the knee 0.3–0.5 m (under :data:`KNEE_RADIUS_M`);
 - the **range**: a prone leg raise lifts "a few inches"; lying, a raise of more than
   :data:`PRONE_RISE_MAX_DEG` is a supine or side-lying raise (or a prone raise far above the

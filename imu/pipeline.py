@@ -21,7 +21,7 @@ from imu.angle import (
     LegAngle,
     estimate_leg_angle,
     refine_shank,
-    rotation_radius_m,
+    rotation_radii_m,
     static_theta,
 )
 from imu.errors import RecordingError
@@ -125,14 +125,25 @@ def _segment(
     return movements, _judge(angle, movements, settings)
 
 
-def _interval_mask(time_s: np.ndarray, reps: pd.DataFrame) -> npt.NDArray[np.bool_]:
-    """True inside any rep's ``[start_s, end_s)``."""
-    edges = np.zeros(time_s.shape[0] + 1, dtype=np.int64)
+def _interval_index(time_s: np.ndarray, reps: pd.DataFrame) -> npt.NDArray[np.intp]:
+    """The sample indices inside any rep's ``[start_s, end_s)``, sorted; the work is
+    within the reps' own span, not the whole recording."""
     i0 = np.searchsorted(time_s, reps["start_s"].to_numpy())
     i1 = np.searchsorted(time_s, reps["end_s"].to_numpy())
-    np.add.at(edges, i0, 1)
-    np.add.at(edges, i1, -1)
-    return np.cumsum(edges[:-1]) > 0
+    if i0.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    lo, hi = int(i0.min()), int(max(i0.max(), i1.max()))
+    edges = np.zeros(hi - lo + 1, dtype=np.int64)
+    np.add.at(edges, i0 - lo, 1)
+    np.add.at(edges, i1 - lo, -1)
+    return lo + np.flatnonzero(np.cumsum(edges[:-1]) > 0)
+
+
+def _interval_mask(time_s: np.ndarray, reps: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """True inside any rep's ``[start_s, end_s)``."""
+    mask = np.zeros(time_s.shape[0], dtype=bool)
+    mask[_interval_index(time_s, reps)] = True
+    return mask
 
 
 @dataclass(frozen=True)
@@ -176,19 +187,20 @@ def _segment_refined(recording: Recording, angle: LegAngle, settings: Settings) 
 def _set_choices(recording: Recording, run: _Run) -> dict[int, ExerciseChoice]:
     """The exercise each set of ``run`` looks like (:mod:`imu.exercise`)."""
     reps = run.judged.reps
+    ids = sorted({int(x) for x in reps["set_id"].to_numpy()})
+    members = {k: reps[reps["set_id"] == k] for k in ids}
+    radii = rotation_radii_m(
+        run.angle,
+        recording.acc_g,
+        [_interval_index(run.angle.time_s, members[k]) for k in ids],
+        sampling_rate_hz=recording.sample_rate_hz,
+        sensor_offset_m=run.settings.sensor_offset_m,
+    )
     shapes = {}
-    for k in sorted({int(x) for x in reps["set_id"].to_numpy()}):
-        members = reps[reps["set_id"] == k]
-        bottom = float(np.median(np.concatenate((members["start_angle_deg"],
-                                                 members["end_angle_deg"]))))  # fmt: skip
-        top = float(np.median(members["peak_angle_deg"]))
-        radius = rotation_radius_m(
-            run.angle,
-            recording.acc_g,
-            _interval_mask(run.angle.time_s, members),
-            sampling_rate_hz=recording.sample_rate_hz,
-            sensor_offset_m=run.settings.sensor_offset_m,
-        )
+    for k, radius in zip(ids, radii, strict=True):
+        m = members[k]
+        bottom = float(np.median(np.concatenate((m["start_angle_deg"], m["end_angle_deg"]))))
+        top = float(np.median(m["peak_angle_deg"]))
         shapes[k] = SetShape(bottom, top, radius)
     return choose_sets(shapes)
 

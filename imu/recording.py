@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import functools
 import hashlib
 import io
 import math
@@ -99,10 +100,11 @@ class Recording:
     def duration_s(self) -> float:
         return float(self.time_s[-1] - self.time_s[0]) if len(self) > 1 else 0.0
 
-    @property
+    @functools.cached_property
     def sample_rate_hz(self) -> float:
         """Nominal rate: the ``sample_rate_hz`` metadata if present and within 25 % of the
-        timestamps' own rate (1 / median interval), else the timestamps' rate."""
+        timestamps' own rate (1 / median interval), else the timestamps' rate. Computed once
+        (the arrays are read-only)."""
         measured = math.nan if len(self) < 2 else float(1.0 / np.median(np.diff(self.time_s)))
         declared = self.metadata.get("sample_rate_hz")
         if declared is not None:
@@ -454,6 +456,35 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
 
 def _read_csv(p: Path) -> Recording:
     """:func:`read_recording` on a regular file."""
+    text = _read_head(p)
+    acc_cols, acc_divisor, gyro_cols, gyro_scale = _sample_columns(p, text)
+    if not text.has_rows():
+        raise RecordingError(p, "header but no samples", line=text.header_line)
+    numeric_cols = [TIME_COLUMN, *acc_cols, *gyro_cols]
+    frame = _parse_rows(p, text, numeric_cols)
+    columns = [frame[c].to_numpy(dtype=np.float64) for c in numeric_cols]
+    _check_finite(p, text, numeric_cols, columns)
+    time_s = np.array(columns[0])
+    _check_time(p, text, time_s)
+    acc = np.column_stack(columns[1:4]) / acc_divisor
+    gyro = np.column_stack(columns[4:7]) * gyro_scale
+    del columns
+    _check_units(p, acc, gyro, acc_cols, gyro_cols)
+    # a trailing comma on every line makes a nameless, empty column: not data, drop it
+    extra_cols = [
+        c
+        for c in text.header
+        if c not in numeric_cols and not (c in text.unnamed and bool(frame[c].isna().all()))
+    ]
+    extra = frame[extra_cols].reset_index(drop=True) if extra_cols else None
+    for arr in (time_s, acc, gyro):
+        arr.setflags(write=False)
+    return Recording(time_s, acc, gyro, text.metadata, extra, str(p))
+
+
+def _read_head(p: Path) -> _Text:
+    """The metadata and the header row of a file that is UTF-8 text, with no duplicate
+    columns."""
     try:
         with p.open("rb") as fh:
             head = fh.read(_HEAD_BYTES)
@@ -464,10 +495,16 @@ def _read_csv(p: Path) -> Recording:
     _check_utf8(p)
     text = _split_text(p, head)
     header = text.header
-    header_line = text.header_line
     dupes = sorted({c for c in header if header.count(c) > 1})
     if dupes:
-        raise RecordingError(p, f"duplicate column(s) {', '.join(dupes)}", line=header_line)
+        raise RecordingError(p, f"duplicate column(s) {', '.join(dupes)}", line=text.header_line)
+    return text
+
+
+def _sample_columns(p: Path, text: _Text) -> tuple[list[str], float, list[str], float]:
+    """The accelerometer and gyroscope columns (native or SI) and the factors that bring them
+    to g and °/s; the time column must be there too."""
+    header, header_line = text.header, text.header_line
     # SI → native: divide by g (so 9.80665 m/s² is exactly 1 g), multiply by 180/π
     acc_cols, acc_divisor = _pick_columns(
         p, header, ACC_COLUMNS, _ACC_SI, GRAVITY_MPS2, header_line
@@ -481,9 +518,12 @@ def _read_csv(p: Path) -> Recording:
             f"missing column {TIME_COLUMN!r} in the header" + _separator_hint(header),
             line=header_line,
         )
-    if not text.has_rows():
-        raise RecordingError(p, "header but no samples", line=header_line)
-    numeric_cols = [TIME_COLUMN, *acc_cols, *gyro_cols]
+    return acc_cols, acc_divisor, gyro_cols, gyro_scale
+
+
+def _parse_rows(p: Path, text: _Text, numeric_cols: Sequence[str]) -> pd.DataFrame:
+    """The data rows, ``numeric_cols`` as float64; on any problem the first bad row is found
+    by the slow path and named with its line."""
     try:
         with warnings.catch_warnings(), text.body_stream() as body:
             warnings.simplefilter("error")
@@ -491,7 +531,7 @@ def _read_csv(p: Path) -> Recording:
                 body,
                 encoding="utf-8",
                 header=None,
-                names=header,
+                names=text.header,
                 index_col=False,
                 skipinitialspace=True,
                 dtype={c: np.float64 for c in numeric_cols},
@@ -504,50 +544,46 @@ def _read_csv(p: Path) -> Recording:
             raise RecordingError(p, f"malformed CSV ({detail})") from None
         raise RecordingError(p, found[1], line=found[0]) from None
     if len(frame) == 0:  # e.g. a byte-order mark alone after the header
-        raise RecordingError(p, "header but no samples", line=header_line)
-    columns = [frame[c].to_numpy(dtype=np.float64) for c in numeric_cols]
+        raise RecordingError(p, "header but no samples", line=text.header_line)
+    return frame
+
+
+def _check_finite(
+    p: Path, text: _Text, numeric_cols: Sequence[str], columns: Sequence[FloatArray]
+) -> None:
+    """Every numeric cell parsed to a finite number, or the first row where one did not."""
     bad_rows = [np.flatnonzero(~np.isfinite(col)) for col in columns]
-    if any(b.size for b in bad_rows):
-        row = int(min(b[0] for b in bad_rows if b.size))
-        found = _first_bad_row(text, numeric_cols, start=row)
-        if found is None:  # pragma: no cover - pandas and the slow path disagree
-            col = numeric_cols[next(k for k, b in enumerate(bad_rows) if row in b)]
-            found = (text.data_rows()[0][row], f"a non-finite value in column {col!r}")
-        raise RecordingError(p, found[1], line=found[0])
-    time_s = np.array(columns[0])
-    if time_s.shape[0] > 1:
-        dt = np.diff(time_s)
-        bad = np.flatnonzero(dt <= 0)
-        if bad.size:
-            i = int(bad[0]) + 1
-            verb = "repeats" if dt[bad[0]] == 0 else "goes backwards"
-            raise RecordingError(
-                p,
-                f"time_s {verb} ({time_s[i - 1]:g} s then {time_s[i]:g} s); "
-                "it must strictly increase",
-                line=text.data_rows()[0][i],
-            )
-        step = float(np.median(dt))
-        if step >= 1.0 and time_s.shape[0] >= 10:
-            raise RecordingError(
-                p,
-                f"time_s advances by a median {step:g} per sample; an IMU samples far faster "
-                "than 1 Hz, so this looks like milliseconds — time_s must be in seconds",
-            )
-    acc = np.column_stack(columns[1:4]) / acc_divisor
-    gyro = np.column_stack(columns[4:7]) * gyro_scale
-    del columns
-    _check_units(p, acc, gyro, acc_cols, gyro_cols)
-    # a trailing comma on every line makes a nameless, empty column: not data, drop it
-    extra_cols = [
-        c
-        for c in header
-        if c not in numeric_cols and not (c in text.unnamed and bool(frame[c].isna().all()))
-    ]
-    extra = frame[extra_cols].reset_index(drop=True) if extra_cols else None
-    for arr in (time_s, acc, gyro):
-        arr.setflags(write=False)
-    return Recording(time_s, acc, gyro, text.metadata, extra, str(p))
+    if not any(b.size for b in bad_rows):
+        return
+    row = int(min(b[0] for b in bad_rows if b.size))
+    found = _first_bad_row(text, numeric_cols, start=row)
+    if found is None:  # pragma: no cover - pandas and the slow path disagree
+        col = numeric_cols[next(k for k, b in enumerate(bad_rows) if row in b)]
+        found = (text.data_rows()[0][row], f"a non-finite value in column {col!r}")
+    raise RecordingError(p, found[1], line=found[0])
+
+
+def _check_time(p: Path, text: _Text, time_s: FloatArray) -> None:
+    """``time_s`` strictly increases, in seconds (not milliseconds)."""
+    if time_s.shape[0] < 2:
+        return
+    dt = np.diff(time_s)
+    bad = np.flatnonzero(dt <= 0)
+    if bad.size:
+        i = int(bad[0]) + 1
+        verb = "repeats" if dt[bad[0]] == 0 else "goes backwards"
+        raise RecordingError(
+            p,
+            f"time_s {verb} ({time_s[i - 1]:g} s then {time_s[i]:g} s); it must strictly increase",
+            line=text.data_rows()[0][i],
+        )
+    step = float(np.median(dt))
+    if step >= 1.0 and time_s.shape[0] >= 10:
+        raise RecordingError(
+            p,
+            f"time_s advances by a median {step:g} per sample; an IMU samples far faster "
+            "than 1 Hz, so this looks like milliseconds — time_s must be in seconds",
+        )
 
 
 def _pick_columns(

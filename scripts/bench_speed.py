@@ -7,6 +7,7 @@ Targets: 1 h under 1 s (about 2× pandas' read), cost linear in length, 10 h und
 
     python scripts/bench_speed.py            # 1 h and 10 h
     python scripts/bench_speed.py --quick    # 2 minutes only (the test suite runs this)
+    python scripts/bench_speed.py --hours 1  # one length only
 """
 
 from __future__ import annotations
@@ -85,11 +86,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 minutes only")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--hours", type=float, default=None, help="one recording of this length only"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="imu-speed-") as tmp:
         work = Path(tmp)
         if args.quick:
             bench(2, repeat=1, workdir=work)
+            return 0
+        if args.hours is not None:
+            bench(args.hours * 60.0, repeat=args.repeat, workdir=work)
             return 0
         one = bench(60, repeat=args.repeat, workdir=work)
         ten = bench(600, repeat=1, workdir=work)

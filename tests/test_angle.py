@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imu.angle import AngleEstimator, estimate_leg_angle, resolve_shank_axis
+from imu.angle import AngleEstimator, estimate_leg_angle, resolve_shank_axis, rotation_radii_m
 
 G = 9.80665
 
@@ -137,3 +137,20 @@ def test_streaming_estimator_is_chunk_size_invariant(chunk: int) -> None:
     assert np.allclose(theta, whole, atol=1e-6)
     # and close to the truth once the hip axis has been seen
     assert np.percentile(np.abs(theta - truth)[int(4 * fs) :], 95) < 3.0
+
+
+def test_rotation_radii_measure_each_group_on_its_own() -> None:
+    """Groups measured together give what each gives alone; a long swing about the hip reads
+    the sensor's distance from it; an empty or still group reads ``None``."""
+    fs = 100.0
+    truth = np.concatenate([reps_theta(fs, n=3), np.full(int(5 * fs), -45.0), reps_theta(fs)])
+    t, acc, gyro = rigid_leg(truth, fs, radius_m=0.85)
+    a = estimate_leg_angle(t, acc, gyro, sampling_rate_hz=fs)
+    half = t.size // 2
+    groups = [np.arange(half), np.arange(half, t.size), np.arange(0), np.arange(int(2 * fs))]
+    radii = rotation_radii_m(a, acc, groups, sampling_rate_hz=fs)
+    alone = [rotation_radii_m(a, acc, [g], sampling_rate_hz=fs)[0] for g in groups]
+    assert radii == alone
+    assert radii[0] is not None and radii[1] is not None
+    assert abs(radii[0] - 0.85) < 0.1 and abs(radii[1] - 0.85) < 0.1
+    assert radii[2] is None and radii[3] is None  # no samples; the leg still before the reps

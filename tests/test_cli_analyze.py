@@ -390,3 +390,18 @@ def test_one_sample_recording_is_one_clear_line(
     assert main(["analyze", str(bad), "--out", str(tmp_path / "o"), "--no-plots"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "one.csv" in err[0] and "at least two" in err[0]
+
+
+def test_analyze_of_one_file_starts_light(tiny_csv: Path, tmp_path: Path) -> None:
+    """One file's analysis imports none of what only other commands, charts or many files
+    need: start-up is part of its time (scripts/bench_speed.py)."""
+    heavy = ["asyncio", "multiprocessing", "matplotlib", "rich", "bleak"]
+    code = (
+        "import sys\n"
+        "from imu.cli import main\n"
+        f"assert main(['analyze', {str(tiny_csv)!r}, '--out', {str(tmp_path / 'o')!r}, "
+        "'--no-plots', '-q']) == 0\n"
+        f"loaded = [m for m in {heavy!r} if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

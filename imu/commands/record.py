@@ -9,7 +9,6 @@ closed, the file completed, and the outputs of ``imu analyze`` are written besid
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import math
 import re
@@ -392,6 +391,8 @@ def _source_factory(args: argparse.Namespace, settings: Settings, metadata: dict
 async def _record(make: Any) -> RecordOutcome:
     """Run the recorder made by ``make()`` under Ctrl-C / SIGTERM handling: the first signal
     stops cleanly, a second one abandons the shutdown (the CSV is still closed whole)."""
+    import asyncio  # here, not at the top: every command's module is imported to build the CLI
+
     recorder: LiveRecorder = make()
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
@@ -418,6 +419,8 @@ async def _record(make: Any) -> RecordOutcome:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
     from imu.batch import analyze_to_folder
 
     _check_options(args)
@@ -490,6 +493,8 @@ def _capture(
                 metadata=metadata,
                 max_duration_s=args.max_duration_s,
             )
+
+        import asyncio  # here, not at the top: every command's module is imported for the CLI
 
         try:
             return asyncio.run(_record(make))

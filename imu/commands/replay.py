@@ -9,7 +9,6 @@ Writes ``DIR/events.jsonl`` (contracts §4) and, for the finished recording, the
 from __future__ import annotations
 
 import argparse
-import asyncio
 import math
 from pathlib import Path
 from typing import Any
@@ -61,6 +60,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio  # here: every command's module is imported to build the CLI
+
     from imu.live.audio import Cues, NullSink, RecordingSink, Sink, open_sink
     from imu.live.session import LiveSession, replay_blocks
     from imu.live.view import LiveView

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from typing import Any
 
 from imu.errors import ConfigError
@@ -34,6 +33,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio  # here: every command's module is imported to build the CLI
+
     from rich.console import Console
     from rich.table import Table
 
