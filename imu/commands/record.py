@@ -419,7 +419,6 @@ async def _record(make: Any) -> RecordOutcome:
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
 
     from imu.batch import analyze_to_folder
 
