@@ -21,7 +21,7 @@ from imu.history import open_history
 from imu.history.store import _MIGRATIONS, SCHEMA_VERSION, HistoryStore
 from imu.history.trends import weekly_trends
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -278,7 +278,7 @@ def test_charts_do_not_touch_pyplot(tmp_path: Path) -> None:
         f"write_charts(make_session([uniform_set(3)]), Path({str(tmp_path)!r}))\n"
         "assert 'matplotlib.pyplot' not in sys.modules\n"
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root, timeout=60)
 
 

@@ -26,7 +26,7 @@ from imu.simulate import (
 )
 from imu.simulate.reps import _Quintic
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MOMENTUM = {"thrown", "bounced", "swing_through"}
 
 

@@ -24,7 +24,7 @@ from imu.live.acquire import simulated_session
 from imu.recording import read_recording
 from imu.sensors import get_profile
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 StartFake = Callable[..., FakeBluezThread]
 
 
