@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imu.angle import AngleEstimator, estimate_leg_angle, resolve_shank_axis
+from imu.angle import AngleEstimator, estimate_leg_angle, resolve_shank_axis, turn_toward
 
 G = 9.80665
 
@@ -137,3 +139,14 @@ def test_streaming_estimator_is_chunk_size_invariant(chunk: int) -> None:
     assert np.allclose(theta, whole, atol=1e-6)
     # and close to the truth once the hip axis has been seen
     assert np.percentile(np.abs(theta - truth)[int(4 * fs) :], 95) < 3.0
+
+
+def test_turn_toward_turns_by_at_most_the_limit() -> None:
+    u = np.array([1.0, 0.0, 0.0])
+    target = np.array([0.0, 1.0, 0.0])
+    h = np.array([0.0, 0.0, 1.0])
+    turned = turn_toward(u, target, h, limit_rad=math.radians(2.0))
+    assert math.degrees(math.acos(float(turned @ u))) == pytest.approx(2.0, abs=1e-6)
+    assert turned[1] > 0 and turned[2] == pytest.approx(0.0)  # toward the target, about h
+    near = np.array([1.0, 0.01, 0.0])
+    np.testing.assert_allclose(turn_toward(u, near, h, limit_rad=1.0), near / np.linalg.norm(near))
