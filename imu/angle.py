@@ -361,7 +361,9 @@ def hanging_direction(
     return direction, count / sampling_rate_hz
 
 
-def _toward(u: FloatArray, target: FloatArray, axis: FloatArray, *, limit_rad: float) -> FloatArray:
+def turn_toward(
+    u: FloatArray, target: FloatArray, axis: FloatArray, *, limit_rad: float
+) -> FloatArray:
     """``u`` turned about ``axis`` toward ``target``'s direction in the plane normal to it, by at
     most ``limit_rad``."""
     h = _unit(axis)
@@ -830,7 +832,7 @@ def refine_shank(
         )
         if hang is not None:
             bound = math.atan2(sensor_offset_m, radius)
-            u = _toward(u, hang[0], axes[idx // block].mean(axis=0), limit_rad=bound)
+            u = turn_toward(u, hang[0], axes[idx // block].mean(axis=0), limit_rad=bound)
     base_offset = 0.0 if hip_line_segment_s is not None else angle.hip_line_offset_deg
     notes = [
         *angle.notes,

@@ -43,6 +43,7 @@ __all__ = [
     "FORMATS",
     "PHASE_COLORS",
     "PHASE_LABELS",
+    "decimate",
     "overview_figure",
     "set_angle_figure",
     "set_tempo_figure",
@@ -455,7 +456,7 @@ def _overview_trace(ax: Axes, result: SessionResult) -> None:
     t1 = float(t[-1]) if t.size else 1.0
     if t1 <= t0:
         t1 = t0 + 1.0
-    td, yd = _decimate(t, theta, _MAX_TRACE_POINTS)
+    td, yd = decimate(t, theta, _MAX_TRACE_POINTS)
     ax.plot(td, yd, color="#9a9a9a", linewidth=0.8, zorder=3)
     for s in result.sets:
         _overview_set(ax, s, t, theta)
@@ -530,7 +531,7 @@ def _overview_set(ax: Axes, s: SetResult, t: FloatArray, theta: FloatArray) -> N
         zorder=5,
     )
     i0, i1 = np.searchsorted(t, [s.start_s, s.end_s])
-    ts, ys = _decimate(t[i0:i1], theta[i0:i1], _MAX_TRACE_POINTS // 2)
+    ts, ys = decimate(t[i0:i1], theta[i0:i1], _MAX_TRACE_POINTS // 2)
     ax.plot(ts, ys, color=_INK, linewidth=1.0, zorder=3)
 
 
@@ -777,10 +778,10 @@ def _window(result: SessionResult, t0: float, t1: float) -> tuple[FloatArray, Fl
     t = np.asarray(result.trace.time_s, dtype=np.float64)
     y = np.asarray(result.trace.theta_deg, dtype=np.float64)
     i0, i1 = np.searchsorted(t, [t0, t1])
-    return _decimate(t[i0:i1], y[i0:i1], _MAX_TRACE_POINTS)
+    return decimate(t[i0:i1], y[i0:i1], _MAX_TRACE_POINTS)
 
 
-def _decimate(t: FloatArray, y: FloatArray, max_points: int) -> tuple[FloatArray, FloatArray]:
+def decimate(t: FloatArray, y: FloatArray, max_points: int) -> tuple[FloatArray, FloatArray]:
     """Keep each bin's minimum and maximum (in time order): the drawn line looks the same."""
     n = t.size
     if n <= max_points:

@@ -1,4 +1,4 @@
-"""The fuzz harness at length: tests/test_fuzz.py with many more examples; prints what it ran.
+"""The fuzz harness at length: tests/unit/test_fuzz.py with many more examples; prints what it ran.
 
     .venv/bin/python scripts/fuzz.py                 # 2000 examples per property
     .venv/bin/python scripts/fuzz.py --examples 20000
@@ -38,7 +38,7 @@ def main() -> int:
             "-p",
             "no:cacheprovider",
             "--hypothesis-show-statistics",
-            str(REPO / "tests" / "test_fuzz.py"),
+            str(REPO / "tests" / "unit" / "test_fuzz.py"),
         ],
         cwd=REPO,
         env=env,
@@ -49,8 +49,8 @@ def main() -> int:
     elapsed = time.perf_counter() - started
     out = done.stdout
     print(f"fuzz: {examples} examples per property, {elapsed:.1f} s")
-    for block in re.split(r"\n(?=tests/test_fuzz\.py::)", out):
-        name = re.match(r"tests/test_fuzz\.py::([^:\s]+(?:\[[^\]]*\])?)", block)
+    for block in re.split(r"\n(?=tests/unit/test_fuzz\.py::)", out):
+        name = re.match(r"tests/unit/test_fuzz\.py::([^:\s]+(?:\[[^\]]*\])?)", block)
         phases = re.findall(r"(\d+) passing, (\d+) failing", block)  # reuse, generate, shrink
         if name and phases:
             passing = sum(int(p) for p, _ in phases)

@@ -314,7 +314,7 @@ def _paths(args: argparse.Namespace) -> tuple[Path, OutputDir]:
     return csv, check_output_dir(analysis, option="--analysis-dir" if args.analysis_dir else "")
 
 
-class _NoMetronome:
+class NoMetronome:
     """A sink that passes every cue but the metronome's (the session paces a target tempo
     whenever there is one; ``--metronome`` decides whether it is heard)."""
 
@@ -339,7 +339,7 @@ def _sink(args: argparse.Namespace, *, speed: float) -> Sink:
         sink = RecordingSink()  # a burst of cues faster than real time is not worth playing
     else:
         sink = open_sink(args.audio)
-    return sink if args.metronome else _NoMetronome(sink)
+    return sink if args.metronome else NoMetronome(sink)
 
 
 def _source_factory(args: argparse.Namespace, settings: Settings, metadata: dict[str, str]) -> Any:

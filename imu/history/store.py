@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "MIGRATIONS",
     "SCHEMA_VERSION",
     "HistoryError",
     "HistoryStore",
@@ -41,8 +42,8 @@ class HistoryError(ImuError):
     """The history database cannot be opened, read or written."""
 
 
-# Each migration brings the schema from its index to index + 1; never edit a released one.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+#: the schema's migrations: each brings it from its index to index + 1; never edit a released one
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         """CREATE TABLE sessions (
             id INTEGER PRIMARY KEY,
@@ -108,7 +109,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE sessions ADD COLUMN corrections_json TEXT NOT NULL DEFAULT '[]'",
     ),
 )
-SCHEMA_VERSION = len(_MIGRATIONS)
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @dataclass(frozen=True)
@@ -279,7 +280,7 @@ class HistoryStore:
         self.close()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken at once (``BEGIN IMMEDIATE``) so writers queue."""
         try:
             self._db.execute("BEGIN IMMEDIATE")
@@ -296,14 +297,14 @@ class HistoryStore:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         if version == SCHEMA_VERSION:
             return
-        with self._write() as db:
+        with self.transaction() as db:
             version = int(db.execute("PRAGMA user_version").fetchone()[0])  # under the lock
             if version > SCHEMA_VERSION:
                 raise HistoryError(
                     f"history database {self.path}: schema version {version} is newer than this "
                     f"imu understands ({SCHEMA_VERSION}); upgrade imu"
                 )
-            for step in _MIGRATIONS[version:]:
+            for step in MIGRATIONS[version:]:
                 for statement in step:
                     db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -337,7 +338,7 @@ class HistoryStore:
             "corrections_json": json.dumps(list(session.corrections)),
             "analysed_at": now,
         }
-        with self._write() as db:
+        with self.transaction() as db:
             found = db.execute(
                 "SELECT id FROM sessions WHERE sha256 = ?", (session.sha256,)
             ).fetchone()
@@ -404,7 +405,7 @@ class HistoryStore:
 
     def forget(self, session_id: int) -> None:
         """Remove one session with its sets and reps."""
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
     # ----------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ __all__ = [
     "Bump",
     "NonRepPlan",
     "PieceTrack",
+    "Quintic",
     "RepPlan",
     "SetMotion",
     "build_edge_swing",
@@ -119,7 +120,7 @@ class _Cut:
 
 
 @dataclass(frozen=True)
-class _Quintic:
+class Quintic:
     """Hermite quintic between two states (θ, dθ/dt, d²θ/dt²)."""
 
     t0: float
@@ -133,7 +134,7 @@ class _Quintic:
         t1: float,
         start: tuple[float, float, float],
         end: tuple[float, float, float],
-    ) -> _Quintic:
+    ) -> Quintic:
         p0, v0, a0 = start
         p1, v1, a1 = end
         T = t1 - t0
@@ -171,7 +172,7 @@ class _Arc:
         return np.asarray(values[0], dtype=np.float64)
 
 
-_Piece = _Const | _Move | _Cut | _Quintic | _Arc
+_Piece = _Const | _Move | _Cut | Quintic | _Arc
 
 
 @dataclass
@@ -372,7 +373,7 @@ class _Builder:
             t, state = s.t, (s.theta, s.velocity, s.accel)
             for (theta, accel), d in zip(knots, durations_s, strict=True):
                 end = (theta, 0.0, scale * accel)
-                piece = _Quintic.between(t, t + d, state, end)
+                piece = Quintic.between(t, t + d, state, end)
                 if scale > 0 and not piece.is_monotone(math.copysign(1.0, theta - state[0])):
                     break
                 pieces.append(piece)
@@ -403,9 +404,9 @@ class _Builder:
         direction: float,
         *,
         factors: Sequence[float],
-    ) -> _Quintic:
+    ) -> Quintic:
         for f in factors:
-            piece = _Quintic.between(s.t, s.t + duration_s * f, (s.theta, s.velocity, s.accel), end)
+            piece = Quintic.between(s.t, s.t + duration_s * f, (s.theta, s.velocity, s.accel), end)
             if piece.is_monotone(direction):
                 return piece
         raise _NoSolution
@@ -863,7 +864,7 @@ def _lower_onto_floor(
         v_c = float(near[2] - near[0]) / (2 * h)
         a_c = float(near[2] - 2 * near[1] + near[0]) / (h * h)
         level = floor - 0.5 * v_c * stop_s
-    stop = _Quintic.between(t_c, t_c + stop_s, (level, v_c, a_c), (floor, 0.0, 0.0))
+    stop = Quintic.between(t_c, t_c + stop_s, (level, v_c, a_c), (floor, 0.0, 0.0))
     if v_c >= 0 or not stop.is_monotone(-1.0):
         b.track.pieces.append(_Move(s.t, s.t + duration_s, s.theta, floor, skew, blend))
         b.state = _State(s.t + duration_s, floor)
@@ -921,7 +922,7 @@ def _lower_into_bounce(b: _Builder, rng: np.random.Generator, bottom: float) -> 
         if not ok:
             continue
         piece = b.track.pieces[-1]
-        assert isinstance(piece, _Quintic)
+        assert isinstance(piece, Quintic)
         speed = np.abs(piece.velocity(np.linspace(piece.t0, piece.t1, 200))).max()
         if speed <= _BOUNCE_MAX_DPS * _D:
             return

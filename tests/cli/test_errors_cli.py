@@ -29,7 +29,7 @@ import imu.recording
 from imu.cli import main
 from imu.recording import read_recording
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "recordings" / "demo_session.csv"
 HEADER = "time_s,acc_x_g,acc_y_g,acc_z_g,gyro_x_dps,gyro_y_dps,gyro_z_dps"
 

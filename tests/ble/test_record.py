@@ -24,7 +24,7 @@ from imu.live.acquire import simulated_session
 from imu.recording import read_recording
 from imu.sensors import get_profile
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 StartFake = Callable[..., FakeBluezThread]
 
 
@@ -134,11 +134,11 @@ def test_default_out(tmp_path: Path) -> None:
 
 
 def test_metronome_is_heard_only_when_asked(tmp_path: Path) -> None:
-    from imu.commands.record import _NoMetronome
+    from imu.commands.record import NoMetronome
     from imu.live.audio import Cue, RecordingSink
 
     sink = RecordingSink()
-    filtered = _NoMetronome(sink)
+    filtered = NoMetronome(sink)
     filtered.emit(Cue(1.0, "metronome", "up", name="lift"))
     filtered.emit(Cue(1.0, "rep", "1", name="1"))
     assert [kind for _, kind, _ in sink.entries] == ["rep"]

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imu.angle import AngleEstimator, estimate_leg_angle, resolve_shank_axis, rotation_radii_m
+from imu.angle import (
+    AngleEstimator,
+    estimate_leg_angle,
+    resolve_shank_axis,
+    rotation_radii_m,
+    turn_toward,
+)
 
 G = 9.80665
 
@@ -154,3 +162,14 @@ def test_rotation_radii_measure_each_group_on_its_own() -> None:
     assert radii[0] is not None and radii[1] is not None
     assert abs(radii[0] - 0.85) < 0.1 and abs(radii[1] - 0.85) < 0.1
     assert radii[2] is None and radii[3] is None  # no samples; the leg still before the reps
+
+
+def test_turn_toward_turns_by_at_most_the_limit() -> None:
+    u = np.array([1.0, 0.0, 0.0])
+    target = np.array([0.0, 1.0, 0.0])
+    h = np.array([0.0, 0.0, 1.0])
+    turned = turn_toward(u, target, h, limit_rad=math.radians(2.0))
+    assert math.degrees(math.acos(float(turned @ u))) == pytest.approx(2.0, abs=1e-6)
+    assert turned[1] > 0 and turned[2] == pytest.approx(0.0)  # toward the target, about h
+    near = np.array([1.0, 0.01, 0.0])
+    np.testing.assert_allclose(turn_toward(u, near, h, limit_rad=1.0), near / np.linalg.norm(near))

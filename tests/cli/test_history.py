@@ -18,10 +18,10 @@ from history_factory import rep, session, simulate
 
 from imu.cli import main
 from imu.history import open_history
-from imu.history.store import _MIGRATIONS, SCHEMA_VERSION, HistoryStore
+from imu.history.store import MIGRATIONS, SCHEMA_VERSION, HistoryStore
 from imu.history.trends import weekly_trends
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +141,7 @@ def test_trends_command_table_and_charts(
 def test_migration_from_version_1_keeps_the_sessions(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
-    for statement in _MIGRATIONS[0]:
+    for statement in MIGRATIONS[0]:
         db.execute(statement)
     db.execute(
         "INSERT INTO sessions (sha256, recording, started_at, date_source, exercise, set_count, "
@@ -220,7 +220,7 @@ def test_killed_writer_leaves_the_database_whole(tmp_path: Path) -> None:
         import sys, time
         from imu.history.store import HistoryStore
         store = HistoryStore({str(path)!r})
-        with store._write() as db:
+        with store.transaction() as db:
             db.execute("DELETE FROM sessions")
             db.execute(
                 "INSERT INTO sessions (sha256, recording, started_at, date_source, exercise, "

@@ -15,7 +15,7 @@ import imu
 from imu.simulate import SessionSpec, random_spec, simulate_session
 from imu.simulate.spec import RepMix, SensorSpec
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _spec(**changes: object) -> SessionSpec:

@@ -24,9 +24,9 @@ from imu.simulate import (
     simulate_session,
     write_simulated,
 )
-from imu.simulate.reps import _Quintic
+from imu.simulate.reps import Quintic
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MOMENTUM = {"thrown", "bounced", "swing_through"}
 
 
@@ -142,7 +142,7 @@ def test_magnitudes_do_not_depend_on_the_strap(strap: float, leg: str, misalignm
 def test_quintic_pieces_meet_their_end_states(
     start: tuple[float, float, float], end: tuple[float, float, float], duration: float
 ) -> None:
-    q = _Quintic.between(1.0, 1.0 + duration, start, end)
+    q = Quintic.between(1.0, 1.0 + duration, start, end)
     t = np.array([1.0, 1.0 + duration])
     np.testing.assert_allclose(q.value(t), [start[0], end[0]], atol=1e-9)
     np.testing.assert_allclose(q.velocity(t), [start[1], end[1]], atol=1e-8)

@@ -30,8 +30,8 @@ from imu.simulate.phone import (
     sensorlogger_zip,
 )
 
-SAMPLES = Path(__file__).resolve().parent / "data" / "phone"
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "phone"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 
 @pytest.fixture(scope="module")
