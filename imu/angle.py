@@ -150,7 +150,8 @@ class ShankAxis:
     documented: bool
     confidence: str  #: ``given``, ``high``, ``medium`` or ``low``
     note: str | None = None
-    #: what fixed the direction: ``axis`` (a sensor axis), ``hanging``, ``centripetal``, ``start``
+    #: what fixed the direction: ``axis`` (a sensor axis), ``hanging``, ``centripetal``,
+    #: ``start``; ``none``: :func:`find_shank_axis` had no cue (the documented axis assumed)
     cue: str = "axis"
 
     @property
@@ -225,7 +226,7 @@ def find_shank_axis(
     else:
         # nothing to go by (a still leg, a second of data): the documented axis, by the sign
         # its median reading gives
-        return shank_axis_of(acc_g, "auto")
+        return dataclasses.replace(shank_axis_of(acc_g, "auto"), cue="none")
     if centripetal is not None:
         cues.append(f"the centripetal pull ({_angle_deg(found, centripetal):.0f}° apart)")
     if swing is not None:
