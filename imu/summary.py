@@ -32,7 +32,9 @@ _FATIGUE_REPS = 3
 
 
 def tempo_string(reps: Sequence[RepResult]) -> str:
-    """Median eccentric-bottom-concentric-top in whole seconds, e.g. ``3-0-2-1``."""
+    """Median eccentric-bottom-concentric-top in whole seconds, e.g. ``3-0-2-1``, over the reps
+    whose phases are measured."""
+    reps = [r for r in reps if r.measured]
     if not reps:
         return ""
     pauses = [r.bottom_pause_s for r in reps if r.bottom_pause_s is not None]
@@ -63,12 +65,17 @@ def _mean_ends(values: Sequence[float]) -> tuple[float, float]:
 
 
 def summary_for_set(index: int, reps: Sequence[RepResult]) -> SetResult:
-    """Summarise one set's reps (already flagged and tempo-checked)."""
-    stats = {phase: PhaseStats.of([getattr(r, phase) for r in reps]) for phase in PHASES}
-    tut = float(sum(r.concentric_s + r.top_hold_s + r.eccentric_s for r in reps))
+    """Summarise one set's reps (already flagged and tempo-checked); the phase figures are over
+    the reps whose phases are measured (all but reps added by a label where nothing moved)."""
+    measured = [r for r in reps if r.measured]
+    stats = {phase: PhaseStats.of([getattr(r, phase) for r in measured]) for phase in PHASES}
+    tut = float(sum(r.concentric_s + r.top_hold_s + r.eccentric_s for r in measured))
     counts = Counter(name for r in reps for name in r.flag_names)
-    v_first, v_last = _mean_ends([r.peak_velocity_dps for r in reps])
-    rom_first, rom_last = _mean_ends([r.rom_deg for r in reps])
+    if measured:
+        v_first, v_last = _mean_ends([r.peak_velocity_dps for r in measured])
+        rom_first, rom_last = _mean_ends([r.rom_deg for r in measured])
+    else:
+        v_first = v_last = rom_first = rom_last = math.nan
     velocity_loss = 100.0 * (v_first - v_last) / v_first if v_first > 0 else math.nan
     judged = [r.on_tempo for r in reps if r.on_tempo is not None]
     adherence = 100.0 * sum(judged) / len(judged) if judged else None
