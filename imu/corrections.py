@@ -166,7 +166,7 @@ def _keys_of(op: str, given: frozenset[str]) -> frozenset[str]:
     unknown = sorted(given - frozenset().union(*_KEYS[op]))
     if unknown:
         raise ValueError(f"{op} does not take {', '.join(map(repr, unknown))}")
-    wanted = " or ".join("+".join(sorted(k)) for k in _KEYS[op])
+    wanted = " or ".join(" and ".join(sorted(k)) for k in _KEYS[op])
     raise ValueError(f"{op} needs {wanted}")
 
 

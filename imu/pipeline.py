@@ -383,6 +383,14 @@ class _Corrector:
             groups, outcome = steps[c.op](c, groups)
             groups = sorted(groups, key=lambda g: g.span[0])
             applied.append(AppliedCorrection(c, outcome))
+        for g in groups:
+            if not g.members["measured"].any():
+                a, b = g.span
+                raise LabelsError(
+                    self.labels.path,
+                    f"the set at {_span_text(a, b)} is left with no measured rep (only reps added "
+                    "where nothing moved)",
+                )
         return groups, applied
 
     def run_for(self, exercise: str) -> _Run:
@@ -464,6 +472,8 @@ class _Corrector:
         group = min(near, key=distance, default=None)
         run = self.main if group is None else group.run
         added, outcome = _added_rep(run.movements, t)
+        if group is None and not added["measured"].iloc[0]:
+            raise self.fail(c, "no movement there and no set near it to add a rep to")
         if group is None:
             alone = _Group(run, added, run.judged.ignored.iloc[0:0], None)
             return [*groups, alone], outcome + " (a set of its own)"
@@ -629,20 +639,26 @@ def _pauses(members: pd.DataFrame) -> list[float | None]:
     return pauses
 
 
-def _unmeasured_rep(index: int, at_s: float) -> RepResult:
-    """A rep a label added where no movement was found: its time, nothing measured."""
-    nan = math.nan
+def _foot_height_cm(leg: LegLength, angle_deg: float) -> float:
+    """The foot's height above (+) or below (−) the hip line with the leg at ``angle_deg``."""
+    return 100.0 * leg.length_m * math.sin(math.radians(angle_deg))
+
+
+def _unmeasured_rep(index: int, at_s: float, angle: LegAngle, leg: LegLength) -> RepResult:
+    """A rep a label added where no movement was found: its four instants are the labelled
+    time, its angles the leg's angle then; phases, range and velocities unknown."""
+    theta = float(np.interp(at_s, angle.time_s, angle.theta_deg))
     return RepResult(
         index=index,
         start_s=at_s,
         top_start_s=at_s,
         top_end_s=at_s,
         end_s=at_s,
-        peak_angle_deg=nan,
-        min_angle_deg=nan,
-        peak_velocity_dps=nan,
-        peak_lowering_velocity_dps=nan,
-        foot_height_cm=nan,
+        peak_angle_deg=theta,
+        min_angle_deg=theta,
+        peak_velocity_dps=math.nan,
+        peak_lowering_velocity_dps=math.nan,
+        foot_height_cm=_foot_height_cm(leg, theta),
         source="added",
         measured=False,
     )
@@ -679,7 +695,7 @@ def _build_set(
     for i, is_measured in enumerate(members["measured"].to_numpy(dtype=bool)):
         row = {c: float(v[i]) for c, v in col.items()}
         if not is_measured:
-            reps.append(_unmeasured_rep(i + 1, row["start_s"]))
+            reps.append(_unmeasured_rep(i + 1, row["start_s"], angle, leg))
             continue
         i0, i1 = np.searchsorted(time_s, [row["start_s"] - lo_pad, row["end_s"] + 0.1])
         kin = RepKinematics(
@@ -713,7 +729,7 @@ def _build_set(
             min_angle_deg=row["min_angle_deg"],
             peak_velocity_dps=row["peak_velocity_dps"],
             peak_lowering_velocity_dps=row["peak_lowering_velocity_dps"],
-            foot_height_cm=100.0 * leg.length_m * math.sin(math.radians(row["peak_angle_deg"])),
+            foot_height_cm=_foot_height_cm(leg, row["peak_angle_deg"]),
             bottom_pause_s=pauses[i],
             flags=flags,
             source="added" if sources[i] == "added" else "detected",

@@ -84,24 +84,26 @@ class RepResult:
     on_tempo: bool | None = None  #: every phase within the tempo tolerance
     source: RepSource = "detected"
     #: False: a rep added by a label where no movement was found — its four instants are the
-    #: labelled time and its phases, angles and velocities unknown (NaN; ``null`` in JSON)
+    #: labelled time (so its phases compute as 0 s), its angles the leg's angle then; its
+    #: phases, range and velocities are unknown: ``null`` in :meth:`to_dict`, left out of the
+    #: set's figures
     measured: bool = True
 
     @property
     def concentric_s(self) -> float:
-        return self.top_start_s - self.start_s if self.measured else math.nan
+        return self.top_start_s - self.start_s
 
     @property
     def top_hold_s(self) -> float:
-        return self.top_end_s - self.top_start_s if self.measured else math.nan
+        return self.top_end_s - self.top_start_s
 
     @property
     def eccentric_s(self) -> float:
-        return self.end_s - self.top_end_s if self.measured else math.nan
+        return self.end_s - self.top_end_s
 
     @property
     def rom_deg(self) -> float:
-        return self.peak_angle_deg - self.min_angle_deg
+        return self.peak_angle_deg - self.min_angle_deg if self.measured else math.nan
 
     @property
     def duration_s(self) -> float:
@@ -112,15 +114,16 @@ class RepResult:
         return tuple(f.name for f in self.flags)
 
     def to_dict(self) -> dict[str, Any]:
+        known = 1.0 if self.measured else math.nan  # unknown phases are null
         return {
             "index": self.index,
             "start_s": _num(self.start_s),
             "top_start_s": _num(self.top_start_s),
             "top_end_s": _num(self.top_end_s),
             "end_s": _num(self.end_s),
-            "concentric_s": _num(self.concentric_s),
-            "top_hold_s": _num(self.top_hold_s),
-            "eccentric_s": _num(self.eccentric_s),
+            "concentric_s": _num(known * self.concentric_s),
+            "top_hold_s": _num(known * self.top_hold_s),
+            "eccentric_s": _num(known * self.eccentric_s),
             "bottom_pause_s": _num(self.bottom_pause_s),
             "peak_angle_deg": _num(self.peak_angle_deg, 2),
             "min_angle_deg": _num(self.min_angle_deg, 2),
