@@ -90,7 +90,8 @@ def analyze_to_folder(
     say = progress or (lambda _stage: None)
     say("reading the recording")
     recording = read_recording(path)  # a stream is read once, and hashed as it is read
-    result = analyze(recording, settings=settings, progress=say, labels=labels_for(path, options))
+    labels = labels_for(path, options)
+    result = analyze(recording, settings=settings, progress=say, labels=labels)
     if options.plots:
         say("drawing the charts")
     sha256 = recording.sha256 if recording.sha256 is not None else file_sha256(path)
@@ -103,6 +104,7 @@ def analyze_to_folder(
             plots=options.plots,
             plot_format=options.plot_format,
             sha256=sha256,
+            labels_path=None if labels is None else str(labels),
         )
         session_id = None
         if options.history:

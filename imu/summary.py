@@ -108,8 +108,10 @@ def run_record(
     source_path: str | None,
     argv: Sequence[str] | None,
     sha256: str | None = None,
+    labels_path: str | None = None,
 ) -> dict[str, Any]:
-    """How an output folder was made (stepcount's Info.json habit)."""
+    """How an output folder was made (stepcount's Info.json habit); ``labels_path``: the labels
+    file applied (:mod:`imu.corrections`), recorded with its hash."""
     from imu import __version__
 
     has_file = bool(source_path) and Path(str(source_path)).is_file()
@@ -122,6 +124,11 @@ def run_record(
             "path": source_path,
             "sha256": sha256 or (file_sha256(str(source_path)) if has_file else None),
         },
+        "labels": (
+            None
+            if labels_path is None
+            else {"path": labels_path, "sha256": file_sha256(labels_path)}
+        ),
         "settings": result.settings.to_dict(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -162,10 +169,12 @@ def write_outputs(
     plots: bool = True,
     plot_format: str = "png",
     sha256: str | None = None,
+    labels_path: str | None = None,
 ) -> list[Path]:
     """Write summary.json, reps.csv, sets.csv, run.json and (unless ``plots=False``) charts.
 
-    ``sha256`` is the input file's hash when the caller has it already (else it is computed).
+    ``sha256`` is the input file's hash when the caller has it already (else it is computed);
+    ``labels_path`` the labels file applied, for ``run.json``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -180,7 +189,12 @@ def write_outputs(
     result.sets_frame().to_csv(sets_csv, float_format="%.3f")
     written.append(sets_csv)
     run = out / "run.json"
-    _write_json(run, run_record(result, source_path=source_path, argv=argv, sha256=sha256))
+    _write_json(
+        run,
+        run_record(
+            result, source_path=source_path, argv=argv, sha256=sha256, labels_path=labels_path
+        ),
+    )
     written.append(run)
     if plots:
         from imu.charts import write_charts

@@ -295,5 +295,8 @@ def test_imu_analyze_picks_up_the_labels_file_beside_the_recording(
     assert with_labels["labels_file"] == "mine.labels.json" and len(with_labels["sets"]) == 1
     assert [c["op"] for c in with_labels["corrections"]] == ["merge_sets"]
     assert without["corrections"] == [] and len(without["sets"]) == 2
+    run = json.loads((tmp_path / "with" / "run.json").read_text())
+    assert run["labels"]["path"] == str(labels) and len(run["labels"]["sha256"]) == 64
+    assert json.loads((tmp_path / "without" / "run.json").read_text())["labels"] is None
     header = (tmp_path / "with" / "reps.csv").read_text().splitlines()[0]
     assert header.endswith(",source")
