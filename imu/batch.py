@@ -43,6 +43,10 @@ class OutputOptions:
     history: bool = True  #: register the session in the history database
     db: str | None = None  #: history database (None: the default)
     argv: tuple[str, ...] | None = None  #: the command line, for ``run.json``
+    #: corrections: the labels file to apply (``labels_file``), else the recording's own
+    #: ``FILE.labels.json`` when ``labels_beside`` and it is there (:mod:`imu.corrections`)
+    labels_file: str | None = None
+    labels_beside: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,8 @@ def analyze_to_folder(
     say = progress or (lambda _stage: None)
     say("reading the recording")
     recording = read_recording(path)  # a stream is read once, and hashed as it is read
-    result = analyze(recording, settings=settings, progress=say)
+    labels = labels_for(path, options)
+    result = analyze(recording, settings=settings, progress=say, labels=labels)
     if options.plots:
         say("drawing the charts")
     sha256 = recording.sha256 if recording.sha256 is not None else file_sha256(path)
@@ -99,6 +104,7 @@ def analyze_to_folder(
             plots=options.plots,
             plot_format=options.plot_format,
             sha256=sha256,
+            labels_path=None if labels is None else str(labels),
         )
         session_id = None
         if options.history:
@@ -121,6 +127,18 @@ def analyze_to_folder(
             )
     written = [folder.path / p.name for p in staged]
     return result, written, session_id
+
+
+def labels_for(path: Path, options: OutputOptions) -> Path | None:
+    """The labels file to apply to the recording ``path`` (None: none)."""
+    if options.labels_file is not None:
+        return Path(options.labels_file)
+    if not options.labels_beside or str(path) == "-":
+        return None
+    from imu.corrections import labels_path_for
+
+    beside = labels_path_for(path)
+    return beside if beside.is_file() else None
 
 
 def collect_recordings(inputs: Sequence[str | os.PathLike[str]]) -> list[Path]:

@@ -85,3 +85,15 @@ def os_error_line(exc: OSError) -> str:
 
 class PhoneExportError(ImuError):
     """A phone app's export (or live stream) cannot be turned into a recording."""
+
+
+class LabelsError(ImuError):
+    """A labels file (corrections, :mod:`imu.corrections`) is invalid or does not fit the
+    analysis: names the file, the entry (1-based, where one is at fault) and the problem."""
+
+    def __init__(self, path: str | Path, problem: str, *, entry: int | None = None) -> None:
+        self.path = str(path)
+        self.entry = entry
+        self.problem = problem
+        where = self.path if entry is None else f"{self.path}, entry {entry}"
+        super().__init__(f"{where}: {problem}")

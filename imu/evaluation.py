@@ -1,11 +1,12 @@
 """Evaluation: score an analysis against ground truth (a simulator's truth or human labels).
 
-Three kinds of truth file are read into one shape (:class:`Truth`): ``imu simulate``'s
+Four kinds of truth file are read into one shape (:class:`Truth`): ``imu simulate``'s
 ``*.truth.json`` (schema ``imu-truth/…``), the independent simulator's (``sim-independent``:
-per-rep ``momentum``/``above_hip_line`` booleans) and the PTE labels (``source: PTE``: rep
-``start_s``/``end_s`` only, contiguous within a set). :func:`score` matches detected reps to
-true ones and returns a :class:`Tally` — counts that add up over sessions — whose properties are
-the figures the benchmarks print.
+per-rep ``momentum``/``above_hip_line`` booleans), the PTE labels (``source: PTE``: rep
+``start_s``/``end_s`` only, contiguous within a set) and a labels file (``FILE.labels.json``,
+:mod:`imu.corrections`) that carries a full labelling under ``sets``. :func:`score` matches
+detected reps to true ones and returns a :class:`Tally` — counts that add up over sessions —
+whose properties are the figures the benchmarks print.
 
 Matching: a detected set is matched to the true set it overlaps most; a true rep is found when
 an unused detected rep's top (the middle of its hold) lies within the true rep, give or take
@@ -14,6 +15,7 @@ an unused detected rep's top (the middle of its hold) lies within the true rep, 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -24,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from imu.corrections import LABELS_SCHEMA
 from imu.errors import ImuError
-from imu.results import SessionResult
+from imu.results import RepResult, SessionResult, SetResult
 
 __all__ = [
     "PHASES",
@@ -37,6 +40,7 @@ __all__ = [
     "TruthSet",
     "load_truth",
     "score",
+    "truth_file_for",
     "truth_from_dict",
     "truth_path_for",
 ]
@@ -218,8 +222,31 @@ def truth_path_for(recording: str | os.PathLike[str]) -> Path:
     return p.with_name(p.stem + ".truth.json")
 
 
+def truth_file_for(recording: str | os.PathLike[str]) -> Path:
+    """The truth of ``x.csv``: ``x.truth.json`` beside it, else its labels file
+    ``x.labels.json`` when that is there (:func:`load_truth` says if it holds no labelling)."""
+    from imu.corrections import labels_path_for
+
+    truth = truth_path_for(recording)
+    labels = labels_path_for(recording)
+    return labels if not truth.exists() and labels.exists() else truth
+
+
+def _labels_truth(doc: Mapping[str, Any], p: Path) -> Truth:
+    """A labels file's full labelling as a :class:`Truth` (source ``labels``)."""
+    from imu.corrections import labels_from_dict
+
+    labels = labels_from_dict(doc, path=str(p))
+    if labels.truth is None:
+        raise ImuError(
+            f"{p}: a labels file with corrections only; scoring needs a full labelling ('sets')"
+        )
+    return dataclasses.replace(truth_from_dict(labels.truth), source="labels")
+
+
 def load_truth(path: str | os.PathLike[str]) -> Truth:
-    """Read a truth file; raises :class:`~imu.errors.ImuError` with one line on bad input."""
+    """Read a truth file (or a labels file with a full labelling); raises
+    :class:`~imu.errors.ImuError` with one line on bad input."""
     p = Path(path)
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
@@ -232,6 +259,8 @@ def load_truth(path: str | os.PathLike[str]) -> Truth:
     if not isinstance(doc, dict):
         raise ImuError(f"{p}: not a truth document (expected a JSON object)")
     try:
+        if doc.get("schema") == LABELS_SCHEMA:
+            return _labels_truth(doc, p)
         return truth_from_dict(doc)
     except (KeyError, TypeError, ValueError) as exc:
         raise ImuError(f"{p}: malformed truth document ({exc!r})") from None
@@ -374,6 +403,76 @@ def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
     return max(0.0, min(a1, b1) - max(a0, b0))
 
 
+def _score_set(
+    t: Tally, ts: TruthSet, detected: list[SetResult], used_sets: set[int], label: str
+) -> None:
+    """Count one true set: matched to the detected set it overlaps most, exact or not."""
+    t.sets_truth += 1
+    best = max(
+        detected,
+        key=lambda s: _overlap(ts.start_s, ts.end_s, s.start_s, s.end_s),
+        default=None,
+    )
+    if best is None or _overlap(ts.start_s, ts.end_s, best.start_s, best.end_s) <= 0:
+        t.failures.append(f"{label}: set at {ts.start_s:.0f} s ({len(ts.reps)} reps) not found")
+        return
+    used_sets.add(best.index)
+    if best.rep_count == len(ts.reps):
+        t.sets_exact += 1
+    else:
+        t.failures.append(
+            f"{label}: set at {ts.start_s:.0f} s has {len(ts.reps)} reps, found {best.rep_count}"
+        )
+
+
+def _match(
+    tr: TruthRep,
+    det_reps: list[tuple[int, RepResult]],
+    used_reps: set[tuple[int, int]],
+    slack_s: float,
+) -> RepResult | None:
+    """The first unused detected rep whose top lies within ``tr`` (± ``slack_s``), now used."""
+    for si, r in det_reps:
+        if (si, r.index) in used_reps:
+            continue
+        top_s = 0.5 * (r.top_start_s + r.top_end_s)
+        if tr.start_s - slack_s <= top_s <= tr.end_s + slack_s:
+            used_reps.add((si, r.index))
+            return r
+    return None
+
+
+def _count_flags(t: Tally, tr: TruthRep, rep: RepResult, *, straight: bool) -> None:
+    names = set(rep.flag_names)
+    counts = [(t.flag_tp, t.flag_fp, t.flag_fn)]
+    if straight:
+        counts.append((t.straight_tp, t.straight_fp, t.straight_fn))
+    for f in SCORED_FLAGS:
+        has_t, has_d = f in tr.flags, f in names
+        for tp, fp, fn in counts:
+            tp[f] += has_t and has_d
+            fp[f] += has_d and not has_t
+            fn[f] += has_t and not has_d
+
+
+def _score_rep(t: Tally, tr: TruthRep, rep: RepResult, *, score_flags: bool) -> None:
+    """Errors of a found rep's phases and peak (where measured and true), and its flags."""
+    t.reps_found += 1
+    straight = tr.knee_at_top_deg < STRAIGHT_KNEE_DEG
+    if rep.measured:
+        for p, true_value in tr.phases_s.items():
+            found = getattr(rep, p)
+            if true_value is not None and found is not None:
+                t.phase_errors_s[p].append(abs(found - true_value))
+        if tr.peak_angle_deg is not None:
+            err = abs(rep.peak_angle_deg - tr.peak_angle_deg)
+            t.peak_errors_deg.append(err)
+            if straight:
+                t.straight_peak_errors_deg.append(err)
+    if score_flags:
+        _count_flags(t, tr, rep, straight=straight)
+
+
 def score(
     result: SessionResult,
     truth: Truth,
@@ -385,7 +484,8 @@ def score(
     """Match the detected sets and reps of ``result`` to ``truth`` and count.
 
     ``score_flags=False`` leaves the flag counts out; by default they are scored unless the truth
-    is human labels of rep boundaries only (PTE).
+    is human labels of rep boundaries only (PTE). A rep a label added where nothing moved
+    (``measured`` false) counts as found but gives no phase or peak error.
     """
     if score_flags is None:
         score_flags = truth.source != "pte"
@@ -401,59 +501,12 @@ def score(
     det_reps = [(s.index, r) for s in detected for r in s.reps]
     used_reps: set[tuple[int, int]] = set()
     for ts in truth.sets:
-        t.sets_truth += 1
-        best = max(
-            detected,
-            key=lambda s: _overlap(ts.start_s, ts.end_s, s.start_s, s.end_s),
-            default=None,
-        )
-        if best is not None and _overlap(ts.start_s, ts.end_s, best.start_s, best.end_s) > 0:
-            used_sets.add(best.index)
-            if best.rep_count == len(ts.reps):
-                t.sets_exact += 1
-            else:
-                t.failures.append(
-                    f"{label}: set at {ts.start_s:.0f} s has {len(ts.reps)} reps, "
-                    f"found {best.rep_count}"
-                )
-        else:
-            t.failures.append(f"{label}: set at {ts.start_s:.0f} s ({len(ts.reps)} reps) not found")
+        _score_set(t, ts, detected, used_sets, label)
         for tr in ts.reps:
             t.reps_truth += 1
-            match = None
-            for si, r in det_reps:
-                if (si, r.index) in used_reps:
-                    continue
-                top_s = 0.5 * (r.top_start_s + r.top_end_s)
-                if tr.start_s - slack_s <= top_s <= tr.end_s + slack_s:
-                    match = (si, r)
-                    break
-            if match is None:
-                continue
-            used_reps.add((match[0], match[1].index))
-            t.reps_found += 1
-            rep = match[1]
-            for p, true_value in tr.phases_s.items():
-                found = getattr(rep, p)
-                if true_value is not None and found is not None:
-                    t.phase_errors_s[p].append(abs(found - true_value))
-            straight = tr.knee_at_top_deg < STRAIGHT_KNEE_DEG
-            if tr.peak_angle_deg is not None:
-                err = abs(rep.peak_angle_deg - tr.peak_angle_deg)
-                t.peak_errors_deg.append(err)
-                if straight:
-                    t.straight_peak_errors_deg.append(err)
-            if score_flags:
-                names = set(rep.flag_names)
-                for f in SCORED_FLAGS:
-                    has_t, has_d = f in tr.flags, f in names
-                    for tp, fp, fn, use in ((t.flag_tp, t.flag_fp, t.flag_fn, True),
-                                            (t.straight_tp, t.straight_fp, t.straight_fn,
-                                             straight)):  # fmt: skip
-                        if use:
-                            tp[f] += has_t and has_d
-                            fp[f] += has_d and not has_t
-                            fn[f] += has_t and not has_d
+            rep = _match(tr, det_reps, used_reps, slack_s)
+            if rep is not None:
+                _score_rep(t, tr, rep, score_flags=score_flags)
     t.sets_phantom = len([s for s in detected if s.index not in used_sets])
     t.reps_phantom = len(det_reps) - len(used_reps)
     if t.reps_phantom:

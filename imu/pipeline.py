@@ -24,7 +24,8 @@ from imu.angle import (
     rotation_radii_m,
     static_theta,
 )
-from imu.errors import RecordingError
+from imu.corrections import AppliedCorrection, Correction, Labels, load_labels
+from imu.errors import LabelsError, RecordingError
 from imu.exercise import ExerciseChoice, SetShape, choose_sets
 from imu.form import DEFAULT_LEG_LENGTH_M, LegLength, RepKinematics, rep_flags
 from imu.quality import SensorQuality, check_quality
@@ -58,19 +59,24 @@ def analyze(
     config_path: str | os.PathLike[str] | None = None,
     settings: Settings | None = None,
     progress: Callable[[str], None] | None = None,
+    labels: Labels | str | os.PathLike[str] | None = None,
 ) -> SessionResult:
     """Analyse a recording (a path to a contract CSV, or a :class:`Recording`).
 
     Settings come from ``settings`` if given, else from the exercise profile and the optional
     TOML ``config_path``. ``progress`` is called with the name of each stage as it starts.
+    ``labels``: corrections to apply (a labels file or its path, :mod:`imu.corrections`; none by
+    default — ``imu analyze`` finds the one beside the recording).
     Raises :class:`~imu.errors.ImuError` subclasses on bad input.
     """
     if settings is None:
         settings = load_settings(exercise=exercise, config_path=config_path)
+    if labels is not None and not isinstance(labels, Labels):
+        labels = load_labels(labels)
     if progress is not None:
         progress("reading the recording")
     recording = source if isinstance(source, Recording) else read_recording(source)
-    return analyze_recording(recording, settings, progress=progress)
+    return analyze_recording(recording, settings, progress=progress, labels=labels)
 
 
 def _leg_length(settings: Settings, angle: LegAngle) -> LegLength:
@@ -265,13 +271,286 @@ def _plan(
     return plan, notes
 
 
+@dataclass(frozen=True)
+class _Group:
+    """One set before it is built: the run that judged it, its reps and ignored movements."""
+
+    run: _Run
+    #: rows of the run's movements, with ``source`` (:data:`~imu.results.RepSource`) and
+    #: ``measured`` columns, sorted by start
+    members: pd.DataFrame
+    ignored: pd.DataFrame
+    choice: ExerciseChoice | None
+
+    @property
+    def span(self) -> tuple[float, float]:
+        return float(self.members["start_s"].min()), float(self.members["end_s"].max())
+
+
+def _groups(plan: list[tuple[_Run, list[int], dict[int, ExerciseChoice]]]) -> list[_Group]:
+    """The sets of the plan, in time order."""
+    out = []
+    for run, keep, chosen in plan:
+        reps, ignored = run.judged.reps, run.judged.ignored
+        for k in keep:
+            members = reps[reps["set_id"] == k].drop(columns="set_id")
+            members = members.assign(source="detected", measured=True).sort_values("start_s")
+            out.append(_Group(run, members, ignored[ignored["set_id"] == k], chosen.get(k)))
+    return sorted(out, key=lambda g: g.span[0])
+
+
+#: a rep or movement this near a labelled time (s) is the one the label means
+_LABEL_SLACK_S = 0.5
+
+
+def _at(members: pd.DataFrame, at_s: float) -> int | None:
+    """The position of the row of ``members`` at ``at_s`` (inside it, else the nearest within
+    :data:`_LABEL_SLACK_S`), or None."""
+    if members.empty:
+        return None
+    starts = members["start_s"].to_numpy()
+    ends = members["end_s"].to_numpy()
+    distance = np.maximum(0.0, np.maximum(starts - at_s, at_s - ends))
+    k = int(np.argmin(distance))
+    return k if distance[k] <= _LABEL_SLACK_S else None
+
+
+def _span_text(a: float, b: float) -> str:
+    return f"{a:.1f}–{b:.1f} s"
+
+
+def _added_rep(movements: pd.DataFrame, at_s: float) -> tuple[pd.DataFrame, str]:
+    """The row of a rep added at ``at_s``: the movement there, else one at that time with
+    nothing measured; and what was done."""
+    k = _at(movements, at_s)
+    if k is None:
+        t = at_s
+        row = pd.DataFrame([{"start_s": t, "top_start_s": t, "top_end_s": t, "end_s": t}])
+        return row.assign(source="added", measured=False), (
+            f"added a rep at {t:g} s: no movement there, its phases unknown"
+        )
+    row = movements.iloc[[k]].assign(source="added", measured=True)
+    span = _span_text(float(row["start_s"].iloc[0]), float(row["end_s"].iloc[0]))
+    return row, f"added the movement at {span} as a rep"
+
+
+class _Corrector:
+    """Applies a labels file's corrections to the sets of an analysis (:mod:`imu.corrections`).
+
+    Set and rep numbers are resolved on ``sets``, the analysis without labels; each correction
+    then acts on the sets at that time, so that none renumbers another.
+    """
+
+    def __init__(
+        self,
+        labels: Labels,
+        recording: Recording,
+        angle: LegAngle,
+        settings: Settings,
+        plan: list[tuple[_Run, list[int], dict[int, ExerciseChoice]]],
+        main: _Run,
+        sets: tuple[SetResult, ...],
+    ) -> None:
+        self.labels = labels
+        self.recording = recording
+        self.angle = angle
+        self.settings = settings
+        self.runs = {run.settings.exercise: run for run, _keep, _chosen in plan}
+        self.main = main
+        self.sets = sets
+
+    def fail(self, c: Correction, problem: str) -> LabelsError:
+        return LabelsError(self.labels.path, f"{c.describe()}: {problem}", entry=c.entry)
+
+    def original(self, c: Correction, index: int | None) -> SetResult:
+        """Set ``index`` of the analysis without labels."""
+        if index is None or not 1 <= index <= len(self.sets):
+            raise self.fail(
+                c, f"the analysis without labels found {len(self.sets)} set(s) (1–{len(self.sets)})"
+            )
+        return self.sets[index - 1]
+
+    def apply(self, groups: list[_Group]) -> tuple[list[_Group], list[AppliedCorrection]]:
+        steps: dict[str, Callable[[Correction, list[_Group]], tuple[list[_Group], str]]] = {
+            "mark_exercise": self.mark_exercise,
+            "delete_rep": self.delete_rep,
+            "add_rep": self.add_rep,
+            "merge_sets": self.merge_sets,
+            "split_set": self.split_set,
+        }
+        applied = []
+        for c in self.labels.ordered():
+            groups, outcome = steps[c.op](c, groups)
+            groups = sorted(groups, key=lambda g: g.span[0])
+            applied.append(AppliedCorrection(c, outcome))
+        for g in groups:
+            if not g.members["measured"].any():
+                a, b = g.span
+                raise LabelsError(
+                    self.labels.path,
+                    f"the set at {_span_text(a, b)} is left with no measured rep (only reps added "
+                    "where nothing moved)",
+                )
+        return groups, applied
+
+    def run_for(self, exercise: str) -> _Run:
+        if exercise not in self.runs:
+            self.runs[exercise] = _segment_refined(
+                self.recording, self.angle, self.settings.with_exercise(exercise)
+            )
+        return self.runs[exercise]
+
+    def mark_exercise(self, c: Correction, groups: list[_Group]) -> tuple[list[_Group], str]:
+        assert c.exercise is not None
+        a, b = self.original(c, c.set_index).start_s, self.original(c, c.set_index).end_s
+        mine = [g for g in groups if _overlaps(a, b, *g.span)]
+        rest = [g for g in groups if not any(g is m for m in mine)]
+        if not mine:
+            raise self.fail(c, "that set is gone (deleted by another correction)")
+        before = sum(len(g.members) for g in mine)
+        choice = ExerciseChoice(
+            c.exercise, "labelled", f"marked {c.exercise} in {self.labels.name}"
+        )
+        run = self.run_for(c.exercise)
+        reps, ignored = run.judged.reps, run.judged.ignored
+        inside = reps[(reps["end_s"] > a) & (reps["start_s"] < b)]
+        if inside.empty:
+            # the profile finds no rep there: keep the reps, judged with that profile's limits
+            kept = [
+                dataclasses.replace(g, run=dataclasses.replace(g.run, settings=run.settings),
+                                    choice=choice)
+                for g in mine
+            ]  # fmt: skip
+            return [*rest, *kept], (
+                f"set {c.set_index} marked {c.exercise}: that profile finds no rep there, so its "
+                f"{before} rep(s) are kept and judged with its limits"
+            )
+        ids = set(inside["set_id"].tolist())
+        members = inside.drop(columns="set_id").assign(source="detected", measured=True)
+        group = _Group(run, members.sort_values("start_s"),
+                       ignored[ignored["set_id"].isin(ids)], choice)  # fmt: skip
+        return [*rest, group], (
+            f"set {c.set_index} judged as {c.exercise}: {len(members)} rep(s) (was {before})"
+        )
+
+    def delete_rep(self, c: Correction, groups: list[_Group]) -> tuple[list[_Group], str]:
+        if c.at_s is not None:
+            at_s, what = c.at_s, f"the rep at {c.at_s:g} s"
+        else:
+            s = self.original(c, c.set_index)
+            if c.rep_index is None or not 1 <= c.rep_index <= s.rep_count:
+                raise self.fail(c, f"set {c.set_index} has {s.rep_count} rep(s) without labels")
+            r = s.reps[c.rep_index - 1]
+            at_s, what = 0.5 * (r.top_start_s + r.top_end_s), f"rep {c.rep_index} of set {s.index}"
+        for k, g in enumerate(groups):
+            i = _at(g.members, at_s)
+            if i is None:
+                continue
+            row = g.members.iloc[i]
+            members = g.members.drop(index=g.members.index[i])
+            out = groups[:k] + groups[k + 1 :]
+            if not members.empty:
+                out.insert(k, dataclasses.replace(g, members=members))
+            gone = "" if not members.empty else "; its set, now empty, is gone"
+            return out, f"deleted {what} ({_span_text(row['start_s'], row['end_s'])}){gone}"
+        raise self.fail(c, "no rep there")
+
+    def add_rep(self, c: Correction, groups: list[_Group]) -> tuple[list[_Group], str]:
+        assert c.at_s is not None
+        t = c.at_s
+        for g in groups:
+            i = _at(g.members, t)
+            if i is not None:
+                there = g.members.iloc[i]
+                where = _span_text(there["start_s"], there["end_s"])
+                raise self.fail(c, f"a rep is counted there already ({where})")
+
+        def distance(g: _Group) -> float:
+            return max(g.span[0] - t, t - g.span[1], 0.0)
+
+        near = [g for g in groups if distance(g) <= g.run.settings.rest_threshold_s]
+        group = min(near, key=distance, default=None)
+        run = self.main if group is None else group.run
+        added, outcome = _added_rep(run.movements, t)
+        if group is None and not added["measured"].iloc[0]:
+            raise self.fail(c, "no movement there and no set near it to add a rep to")
+        if group is None:
+            alone = _Group(run, added, run.judged.ignored.iloc[0:0], None)
+            return [*groups, alone], outcome + " (a set of its own)"
+        a, b = float(added["start_s"].iloc[0]), float(added["end_s"].iloc[0])
+        ig = group.ignored
+        ignored = ig[~((ig["end_s"] > a) & (ig["start_s"] < b))]
+        members = pd.concat([group.members, added]).sort_values("start_s")
+        rest = [g for g in groups if g is not group]
+        return [*rest, dataclasses.replace(group, members=members, ignored=ignored)], outcome
+
+    def merge_sets(self, c: Correction, groups: list[_Group]) -> tuple[list[_Group], str]:
+        assert c.set_index is not None
+        first = self.original(c, c.set_index)
+        second = self.original(c, c.set_index + 1)
+        a, b = first.start_s, second.end_s
+        mine = [g for g in groups if _overlaps(a, b, *g.span)]
+        if len(mine) < 2:
+            return groups, f"sets {first.index} and {second.index} are one set already"
+        if len({id(g.run) for g in mine}) > 1:
+            names = ", ".join(dict.fromkeys(g.run.settings.exercise for g in mine))
+            raise self.fail(c, f"the sets are judged as different exercises ({names}); mark one")
+        merged = _Group(
+            mine[0].run,
+            pd.concat([g.members for g in mine]).sort_values("start_s"),
+            pd.concat([g.ignored for g in mine]),
+            mine[0].choice,
+        )
+        rest = [g for g in groups if not any(g is m for m in mine)]
+        return [*rest, merged], (
+            f"merged sets {first.index} and {second.index} into one of {len(merged.members)} reps"
+        )
+
+    def split_set(self, c: Correction, groups: list[_Group]) -> tuple[list[_Group], str]:
+        assert c.at_s is not None
+        t = c.at_s
+        for k, g in enumerate(groups):
+            a, b = g.span
+            if not a < t < b:
+                continue
+            early = g.members["start_s"].to_numpy() < t
+            if early.all() or not early.any():
+                raise self.fail(c, "leaves no rep on one side")
+            left_ignored = g.ignored["start_s"].to_numpy() < t
+            left = dataclasses.replace(g, members=g.members[early], ignored=g.ignored[left_ignored])
+            right = dataclasses.replace(
+                g, members=g.members[~early], ignored=g.ignored[~left_ignored]
+            )
+            return [*groups[:k], left, right, *groups[k + 1 :]], (
+                f"split the set of {_span_text(a, b)} at {t:g} s into {int(early.sum())} and "
+                f"{int((~early).sum())} reps"
+            )
+        raise self.fail(c, "no set spans that time")
+
+
+def _build_sets(
+    groups: list[_Group], leg: LegLength, sampling_rate_hz: float, quality: SensorQuality
+) -> tuple[SetResult, ...]:
+    built = [
+        (
+            _build_set(
+                i, g.members, g.ignored, g.run.angle, g.run.settings, leg, sampling_rate_hz, quality
+            ),
+            g.choice,
+        )
+        for i, g in enumerate(groups, start=1)
+    ]
+    return tuple(dataclasses.replace(s, choice=c) for s, c in built)
+
+
 def analyze_recording(
     recording: Recording,
     settings: Settings,
     *,
     progress: Callable[[str], None] | None = None,
+    labels: Labels | None = None,
 ) -> SessionResult:
-    """The pipeline on an in-memory recording."""
+    """The pipeline on an in-memory recording (``labels``: corrections to apply)."""
     if len(recording) < 2:
         raise RecordingError(
             recording.path, f"only {len(recording)} sample(s); at least two are needed"
@@ -301,25 +580,14 @@ def analyze_recording(
     main = max(plan, key=lambda p: len(p[1]))[0]
     leg = _leg_length(main.settings, main.angle)
     say("judging form")
-    built: list[tuple[SetResult, ExerciseChoice | None]] = []
-    for run, keep, chosen in plan:
-        reps, ignored = run.judged.reps, run.judged.ignored
-        for k in keep:
-            s = _build_set(
-                k,
-                reps[reps["set_id"] == k],
-                ignored[ignored["set_id"] == k],
-                run.angle,
-                run.settings,
-                leg,
-                fs,
-                quality,
-            )
-            built.append((s, chosen.get(k)))
-    built.sort(key=lambda sc: sc[0].start_s)
-    sets = tuple(
-        dataclasses.replace(s, index=i, choice=c) for i, (s, c) in enumerate(built, start=1)
-    )
+    groups = _groups(plan)
+    sets = _build_sets(groups, leg, fs, quality)
+    applied: list[AppliedCorrection] = []
+    if labels is not None and labels.corrections:
+        say("applying the labels")
+        fixer = _Corrector(labels, recording, angle, settings, plan, main, sets)
+        groups, applied = fixer.apply(groups)
+        sets = _build_sets(groups, leg, fs, quality)
     gaps = recording.gaps()
     notes = [*main.angle.notes, leg.note, *quality.notes, *choice_notes]
     for run, keep, _chosen in plan:
@@ -332,6 +600,8 @@ def analyze_recording(
         notes.append(
             f"{len(gaps)} gap(s) in the data, {lost} samples missing, longest {longest:.2f} s"
         )
+    if labels is not None:
+        notes.extend(f"labels {labels.name}: {a.outcome}" for a in applied)
     return SessionResult(
         recording=recording.name,
         sample_rate_hz=fs,
@@ -350,6 +620,47 @@ def analyze_recording(
             "exercise_auto": settings.exercise == AUTO,
         },
         metadata=dict(recording.metadata),
+        labels_file=None if labels is None else labels.name,
+        corrections=tuple(applied),
+    )
+
+
+def _pauses(members: pd.DataFrame) -> list[float | None]:
+    """Each rep's bottom pause (next start − this end; ``None`` for the last rep and next to a
+    rep whose instants are not measured)."""
+    starts = members["start_s"].to_numpy()
+    ends = members["end_s"].to_numpy()
+    measured = members["measured"].to_numpy(dtype=bool)
+    pauses: list[float | None] = [
+        float(s - e) if m0 and m1 else None
+        for s, e, m0, m1 in zip(starts[1:], ends[:-1], measured[:-1], measured[1:], strict=True)
+    ]
+    pauses.append(None)
+    return pauses
+
+
+def _foot_height_cm(leg: LegLength, angle_deg: float) -> float:
+    """The foot's height above (+) or below (−) the hip line with the leg at ``angle_deg``."""
+    return 100.0 * leg.length_m * math.sin(math.radians(angle_deg))
+
+
+def _unmeasured_rep(index: int, at_s: float, angle: LegAngle, leg: LegLength) -> RepResult:
+    """A rep a label added where no movement was found: its four instants are the labelled
+    time, its angles the leg's angle then; phases, range and velocities unknown."""
+    theta = float(np.interp(at_s, angle.time_s, angle.theta_deg))
+    return RepResult(
+        index=index,
+        start_s=at_s,
+        top_start_s=at_s,
+        top_end_s=at_s,
+        end_s=at_s,
+        peak_angle_deg=theta,
+        min_angle_deg=theta,
+        peak_velocity_dps=math.nan,
+        peak_lowering_velocity_dps=math.nan,
+        foot_height_cm=_foot_height_cm(leg, theta),
+        source="added",
+        measured=False,
     )
 
 
@@ -365,17 +676,27 @@ def _build_set(
 ) -> SetResult:
     time_s, theta_deg, rate_dps = angle.time_s, angle.theta_deg, angle.rate_dps
     members = members.sort_values("start_s")
-    starts = members["start_s"].to_numpy()
-    ends = members["end_s"].to_numpy()
-    pauses: list[float | None] = [float(s - e) for s, e in zip(starts[1:], ends[:-1], strict=True)]
-    pauses.append(None)
-    median_rom = float(np.median(members["peak_angle_deg"] - members["min_angle_deg"]))
+    pauses = _pauses(members)
+    measured = members[members["measured"].to_numpy(dtype=bool)]
+    median_rom = (
+        float(np.median(measured["peak_angle_deg"] - measured["min_angle_deg"]))
+        if len(measured) >= 3
+        else None
+    )
     target = settings.tempo
     reps: list[RepResult] = []
     lo_pad = settings.bounce_window_s + 0.5
-    col = {c: members[c].to_numpy(dtype=np.float64) for c in members.columns if c != "set_id"}
-    for i in range(len(members)):
+    sources = members["source"].tolist()
+    col = {
+        c: members[c].to_numpy(dtype=np.float64)
+        for c in members.columns
+        if c not in ("source", "measured")
+    }
+    for i, is_measured in enumerate(members["measured"].to_numpy(dtype=bool)):
         row = {c: float(v[i]) for c, v in col.items()}
+        if not is_measured:
+            reps.append(_unmeasured_rep(i + 1, row["start_s"], angle, leg))
+            continue
         i0, i1 = np.searchsorted(time_s, [row["start_s"] - lo_pad, row["end_s"] + 0.1])
         kin = RepKinematics(
             time_s=time_s[i0:i1],
@@ -395,7 +716,7 @@ def _build_set(
             leg_length_m=leg.length_m,
             bottom_pause_s=pauses[i],
             previous_pause_s=pauses[i - 1] if i > 0 else None,
-            set_median_rom_deg=median_rom if len(members) >= 3 else None,
+            set_median_rom_deg=median_rom,
             data_problem=quality.evidence(row["start_s"], row["end_s"]),
         )
         rep = RepResult(
@@ -408,9 +729,10 @@ def _build_set(
             min_angle_deg=row["min_angle_deg"],
             peak_velocity_dps=row["peak_velocity_dps"],
             peak_lowering_velocity_dps=row["peak_lowering_velocity_dps"],
-            foot_height_cm=100.0 * leg.length_m * math.sin(math.radians(row["peak_angle_deg"])),
+            foot_height_cm=_foot_height_cm(leg, row["peak_angle_deg"]),
             bottom_pause_s=pauses[i],
             flags=flags,
+            source="added" if sources[i] == "added" else "detected",
         )
         if target is not None:
             errors = tempo_errors(rep, target)

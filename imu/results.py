@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from imu.corrections import AppliedCorrection
 from imu.exercise import ExerciseChoice
 from imu.settings import Settings
 
@@ -25,6 +26,7 @@ __all__ = [
     "IgnoredMovement",
     "PhaseStats",
     "RepResult",
+    "RepSource",
     "SessionResult",
     "SetResult",
 ]
@@ -33,6 +35,8 @@ SCHEMA = "imu-summary/1"
 #: every flag the analysis raises (documented in the README's flag table)
 FLAG_NAMES = ("above_hip_line", "momentum", "drop", "no_hold", "partial", "rest_at_bottom")
 PHASES = ("concentric_s", "top_hold_s", "eccentric_s", "bottom_pause_s")
+#: where a rep comes from: found by the analysis, or added by a labels file (:mod:`imu.corrections`)
+RepSource = Literal["detected", "added"]
 
 
 def _num(value: float | None, digits: int = 3) -> float | None:
@@ -78,6 +82,12 @@ class RepResult:
     #: per-phase deviation from the target tempo, s (actual − target), when a target is set
     tempo_error_s: Mapping[str, float] | None = None
     on_tempo: bool | None = None  #: every phase within the tempo tolerance
+    source: RepSource = "detected"
+    #: False: a rep added by a label where no movement was found — its four instants are the
+    #: labelled time (so its phases compute as 0 s), its angles the leg's angle then; its
+    #: phases, range and velocities are unknown: ``null`` in :meth:`to_dict`, left out of the
+    #: set's figures
+    measured: bool = True
 
     @property
     def concentric_s(self) -> float:
@@ -93,7 +103,7 @@ class RepResult:
 
     @property
     def rom_deg(self) -> float:
-        return self.peak_angle_deg - self.min_angle_deg
+        return self.peak_angle_deg - self.min_angle_deg if self.measured else math.nan
 
     @property
     def duration_s(self) -> float:
@@ -104,15 +114,16 @@ class RepResult:
         return tuple(f.name for f in self.flags)
 
     def to_dict(self) -> dict[str, Any]:
+        known = 1.0 if self.measured else math.nan  # unknown phases are null
         return {
             "index": self.index,
             "start_s": _num(self.start_s),
             "top_start_s": _num(self.top_start_s),
             "top_end_s": _num(self.top_end_s),
             "end_s": _num(self.end_s),
-            "concentric_s": _num(self.concentric_s),
-            "top_hold_s": _num(self.top_hold_s),
-            "eccentric_s": _num(self.eccentric_s),
+            "concentric_s": _num(known * self.concentric_s),
+            "top_hold_s": _num(known * self.top_hold_s),
+            "eccentric_s": _num(known * self.eccentric_s),
             "bottom_pause_s": _num(self.bottom_pause_s),
             "peak_angle_deg": _num(self.peak_angle_deg, 2),
             "min_angle_deg": _num(self.min_angle_deg, 2),
@@ -128,6 +139,8 @@ class RepResult:
                 else {k: _num(v) for k, v in self.tempo_error_s.items()}
             ),
             "on_tempo": self.on_tempo,
+            "source": self.source,
+            "measured": self.measured,
         }
 
 
@@ -257,6 +270,9 @@ class SessionResult:
     extras: Mapping[str, Any] = field(default_factory=dict)
     #: the recording's ``# key: value`` metadata lines (``leg``, ``started_at``, …)
     metadata: Mapping[str, str] = field(default_factory=dict)
+    #: the labels file applied (its name), if any, and what each of its corrections did
+    labels_file: str | None = None
+    corrections: tuple[AppliedCorrection, ...] = ()
 
     @property
     def exercise(self) -> str:
@@ -286,6 +302,8 @@ class SessionResult:
                 for a, b, n in self.gaps
             ],
             "notes": list(self.notes),
+            "labels_file": self.labels_file,
+            "corrections": [c.to_dict() for c in self.corrections],
             "sets": [s.to_dict() for s in self.sets],
         }
 
@@ -297,6 +315,7 @@ class SessionResult:
                 d = r.to_dict()
                 d.pop("flag_evidence")
                 d.pop("tempo_error_s")
+                d.pop("measured")
                 d["flags"] = ";".join(r.flag_names)
                 d["set"] = s.index
                 d["rep"] = d.pop("index")
@@ -320,6 +339,7 @@ class SessionResult:
             "foot_height_cm",
             "flags",
             "on_tempo",
+            "source",
         ]
         frame = pd.DataFrame(rows, columns=columns)
         return frame.set_index(["set", "rep"])

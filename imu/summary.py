@@ -32,7 +32,9 @@ _FATIGUE_REPS = 3
 
 
 def tempo_string(reps: Sequence[RepResult]) -> str:
-    """Median eccentric-bottom-concentric-top in whole seconds, e.g. ``3-0-2-1``."""
+    """Median eccentric-bottom-concentric-top in whole seconds, e.g. ``3-0-2-1``, over the reps
+    whose phases are measured."""
+    reps = [r for r in reps if r.measured]
     if not reps:
         return ""
     pauses = [r.bottom_pause_s for r in reps if r.bottom_pause_s is not None]
@@ -63,12 +65,17 @@ def _mean_ends(values: Sequence[float]) -> tuple[float, float]:
 
 
 def summary_for_set(index: int, reps: Sequence[RepResult]) -> SetResult:
-    """Summarise one set's reps (already flagged and tempo-checked)."""
-    stats = {phase: PhaseStats.of([getattr(r, phase) for r in reps]) for phase in PHASES}
-    tut = float(sum(r.concentric_s + r.top_hold_s + r.eccentric_s for r in reps))
+    """Summarise one set's reps (already flagged and tempo-checked); the phase figures are over
+    the reps whose phases are measured (all but reps added by a label where nothing moved)."""
+    measured = [r for r in reps if r.measured]
+    stats = {phase: PhaseStats.of([getattr(r, phase) for r in measured]) for phase in PHASES}
+    tut = float(sum(r.concentric_s + r.top_hold_s + r.eccentric_s for r in measured))
     counts = Counter(name for r in reps for name in r.flag_names)
-    v_first, v_last = _mean_ends([r.peak_velocity_dps for r in reps])
-    rom_first, rom_last = _mean_ends([r.rom_deg for r in reps])
+    if measured:
+        v_first, v_last = _mean_ends([r.peak_velocity_dps for r in measured])
+        rom_first, rom_last = _mean_ends([r.rom_deg for r in measured])
+    else:
+        v_first = v_last = rom_first = rom_last = math.nan
     velocity_loss = 100.0 * (v_first - v_last) / v_first if v_first > 0 else math.nan
     judged = [r.on_tempo for r in reps if r.on_tempo is not None]
     adherence = 100.0 * sum(judged) / len(judged) if judged else None
@@ -101,8 +108,10 @@ def run_record(
     source_path: str | None,
     argv: Sequence[str] | None,
     sha256: str | None = None,
+    labels_path: str | None = None,
 ) -> dict[str, Any]:
-    """How an output folder was made (stepcount's Info.json habit)."""
+    """How an output folder was made (stepcount's Info.json habit); ``labels_path``: the labels
+    file applied (:mod:`imu.corrections`), recorded with its hash."""
     from imu import __version__
 
     has_file = bool(source_path) and Path(str(source_path)).is_file()
@@ -115,6 +124,11 @@ def run_record(
             "path": source_path,
             "sha256": sha256 or (file_sha256(str(source_path)) if has_file else None),
         },
+        "labels": (
+            None
+            if labels_path is None
+            else {"path": labels_path, "sha256": file_sha256(labels_path)}
+        ),
         "settings": result.settings.to_dict(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -155,10 +169,12 @@ def write_outputs(
     plots: bool = True,
     plot_format: str = "png",
     sha256: str | None = None,
+    labels_path: str | None = None,
 ) -> list[Path]:
     """Write summary.json, reps.csv, sets.csv, run.json and (unless ``plots=False``) charts.
 
-    ``sha256`` is the input file's hash when the caller has it already (else it is computed).
+    ``sha256`` is the input file's hash when the caller has it already (else it is computed);
+    ``labels_path`` the labels file applied, for ``run.json``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -173,7 +189,12 @@ def write_outputs(
     result.sets_frame().to_csv(sets_csv, float_format="%.3f")
     written.append(sets_csv)
     run = out / "run.json"
-    _write_json(run, run_record(result, source_path=source_path, argv=argv, sha256=sha256))
+    _write_json(
+        run,
+        run_record(
+            result, source_path=source_path, argv=argv, sha256=sha256, labels_path=labels_path
+        ),
+    )
     written.append(run)
     if plots:
         from imu.charts import write_charts

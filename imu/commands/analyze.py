@@ -152,6 +152,15 @@ def register(sub: Any) -> None:
         help="parallel analyses for many files (default: cores)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    labels = p.add_mutually_exclusive_group()
+    labels.add_argument(
+        "--labels",
+        metavar="FILE.json",
+        help="corrections to apply (default: FILE.labels.json beside each recording, if there)",
+    )
+    labels.add_argument(
+        "--no-labels", action="store_true", help="ignore the labels file beside the recording"
+    )
     add_history_arguments(p)
     add_settings_arguments(p)
 
@@ -167,6 +176,8 @@ def output_options(args: argparse.Namespace) -> Any:
         history=not args.no_history,
         db=args.db,
         argv=tuple(argv) if argv is not None else None,
+        labels_file=getattr(args, "labels", None),
+        labels_beside=not getattr(args, "no_labels", True),
     )
 
 
@@ -181,6 +192,8 @@ def run(args: argparse.Namespace) -> int:
     inputs = list(args.recording)
     if inputs and all(_is_phone(p) for p in inputs):
         return _run_phone(inputs, settings, options, args)
+    if args.labels and (len(inputs) != 1 or _is_folder(inputs[0])):
+        raise ConfigError("--labels names the corrections of one recording; give one recording")
     if len(inputs) > 1 or (inputs and _is_folder(inputs[0])):
         return _run_many(inputs, settings, options, args)
     if inputs:

@@ -16,10 +16,11 @@ def register(sub: Any) -> None:
         "evaluate",
         help="score the analysis of recordings against their truth/label files",
         description=(
-            "Analyse each recording and score it against its truth file (FILE.truth.json beside "
-            "it: imu simulate's truth, the independent simulator's, PTE labels, or your own "
-            "labels in the same shape): sets counted exactly, rep recall, phantom reps, phase "
-            "MAE, peak-angle MAE, flag precision/recall/F1. Folders give their *.csv files."
+            "Analyse each recording (without corrections) and score it against its truth file "
+            "(FILE.truth.json beside it, else FILE.labels.json when that holds a full labelling "
+            "under 'sets': imu simulate's truth, the independent simulator's, PTE labels, or "
+            "your own labels): sets counted exactly, rep recall, phantom reps, phase MAE, "
+            "peak-angle MAE, flag precision/recall/F1. Folders give their *.csv files."
         ),
     )
     p.add_argument("recordings", nargs="+", metavar="RECORDING", help="CSV files or folders")
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     from imu.batch import collect_recordings
-    from imu.evaluation import Tally, load_truth, score, truth_path_for
+    from imu.evaluation import Tally, load_truth, score, truth_file_for
     from imu.pipeline import analyze
 
     paths = collect_recordings(args.recordings)
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     tallies: list[Tally] = []
     failed = 0
     for path in paths:
-        truth_file = Path(args.truth) if args.truth else truth_path_for(path)
+        truth_file = Path(args.truth) if args.truth else truth_file_for(path)
         try:
             truth = load_truth(truth_file)
             hint = {k: v for k, v in truth.settings_hint.items() if hasattr(settings, k)}

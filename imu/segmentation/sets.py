@@ -482,9 +482,11 @@ def set_period_s(
 ) -> float | None:
     """The set's rhythm from the autocorrelation of its rate: the lag of the highest
     autocorrelation peak after the first zero crossing (``None`` if it is not periodic)."""
+    n = rate_dps.shape[0]
+    if n < 16:
+        return None
     x = rate_dps - float(np.mean(rate_dps))
-    n = x.shape[0]
-    if n < 16 or not np.any(x):
+    if not np.any(x):
         return None
     m = 1 << (2 * n - 1).bit_length()
     spec = np.fft.rfft(x, m)
