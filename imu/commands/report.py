@@ -71,7 +71,10 @@ def run(args: argparse.Namespace) -> int:
             raise ImuError(f"session {row.id}: {row.path} has changed since it was analysed")
         settings = _stored_settings(dict(row.settings))
         path = Path(row.path)
-    result = analyze(path, settings=settings)
+    from imu.corrections import labels_path_for
+
+    beside = labels_path_for(path)  # corrections beside the recording apply here too
+    result = analyze(path, settings=settings, labels=beside if beside.is_file() else None)
     session_id = None
     if not args.no_history:
         session_id, _new = register(result, path, db=args.db)

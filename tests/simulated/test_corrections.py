@@ -300,3 +300,15 @@ def test_imu_analyze_picks_up_the_labels_file_beside_the_recording(
     assert json.loads((tmp_path / "without" / "run.json").read_text())["labels"] is None
     header = (tmp_path / "with" / "reps.csv").read_text().splitlines()[0]
     assert header.endswith(",source")
+
+
+def test_imu_report_of_a_file_applies_the_labels_beside_it(
+    session: Session, tmp_path: Path
+) -> None:
+    csv = shutil.copy(session.csv, tmp_path / "mine.csv")
+    merge = [{"op": "merge_sets", "sets": [1, 2]}]
+    labels_path_for(csv).write_text(json.dumps({"schema": LABELS_SCHEMA, "corrections": merge}))
+    out = tmp_path / "report.html"
+    assert main(["report", str(csv), "--out", str(out), "--no-history"]) == 0
+    page = out.read_text()
+    assert "merged sets 1 and 2" in page  # the correction's note is in the report's notes
