@@ -40,8 +40,8 @@ on_status=…)`` (wrap it in ``contextlib.aclosing`` if you may stop early).
   doubling to ``max_backoff_s``) for up to ``reconnect_timeout_s``; then ``gave_up`` and
   ``blocks()`` raises SensorError. Every notification that arrived before the disconnect is still
   decoded; the decoder gets ``reset_link()`` before the first notification of the new connection,
-  and the missing stretch is reported as a :class:`LinkGap` (``gap`` status event) and counted in
-  ``stats.lost_samples``.
+  and the missing stretch is reported as a :class:`imu.recording.Gap` (``gap`` status event)
+  and counted in ``stats.lost_samples``.
 * **Status events** go to ``on_status(LinkStatus)``, in this order for a normal session:
   ``connecting`` → ``connected`` (configuring) → ``streaming``; after a drop ``disconnected`` →
   ``reconnecting`` (attempt *n*, repeated) → ``connected`` → ``streaming`` and ``gap`` (the gap
@@ -67,13 +67,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from imu.errors import SensorError
+from imu.recording import Gap
 
 if TYPE_CHECKING:
     from imu.sensors.base import Decoder, SampleBlock, SensorProfile
 
 __all__ = [
     "FoundDevice",
-    "LinkGap",
     "LinkState",
     "LinkStats",
     "LinkStatus",
@@ -125,16 +125,6 @@ class LinkState(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class LinkGap:
-    """A stretch of missing samples, on the device clock."""
-
-    start_s: float | None  #: time of the last sample before the gap (None: before the first)
-    end_s: float  #: time of the first sample after the gap
-    missing_samples: int  #: samples lost (estimated from the clock where no counter says)
-    reconnect: bool  #: True: the link dropped; False: notifications dropped mid-stream
-
-
-@dataclass(frozen=True)
 class LinkStats:
     """Counters for the live view (a snapshot)."""
 
@@ -157,7 +147,7 @@ class LinkStatus:
     device: FoundDevice | None
     stats: LinkStats
     attempt: int = 0  #: reconnect attempt number (``reconnecting``)
-    gap: LinkGap | None = None  #: set on ``gap``
+    gap: Gap | None = None  #: set on ``gap``
 
 
 # --- queue items (all decoder work happens in the consumer, in arrival order) -----------------
@@ -473,16 +463,17 @@ class SensorLink:
     def _account(self, block: SampleBlock, arrival_s: float) -> None:
         n = len(block)
         first_t = float(block.time_s[0])
-        gap: LinkGap | None = None
+        gap: Gap | None = None
         if self._relinked:
             self._relinked = False
             assert self._last_time_s is not None
             by_clock = round((first_t - self._last_time_s) * self.rate_hz) - 1
             missing = max(block.lost_before, by_clock, 0)
             self._extra_lost += missing - block.lost_before
-            gap = LinkGap(self._last_time_s, first_t, missing, reconnect=True)
-        elif block.lost_before > 0:
-            gap = LinkGap(self._last_time_s, first_t, block.lost_before, reconnect=False)
+            gap = Gap(self._last_time_s, first_t, missing, reconnect=True)
+        elif block.lost_before > 0 and self._last_time_s is not None:
+            # (samples lost before the first one received are counted, but bound no stretch)
+            gap = Gap(self._last_time_s, first_t, block.lost_before, reconnect=False)
         self._samples += n
         self._last_time_s = float(block.time_s[-1])
         if self._first_arrival_s is None:
@@ -515,7 +506,7 @@ class SensorLink:
         message: str,
         *,
         attempt: int = 0,
-        gap: LinkGap | None = None,
+        gap: Gap | None = None,
     ) -> None:
         if self._on_status is None:
             return

@@ -729,8 +729,8 @@ def _notes_lines(result: SessionResult) -> list[str]:
         + (f"{st.target_tempo} ({_TEMPO_ORDER}, s)" if st.target_tempo else "none set"),
     ]
     if result.gaps:
-        total_s = sum(b - a for a, b, _ in result.gaps)
-        missing = sum(m for _, _, m in result.gaps)
+        total_s = sum(g.duration_s for g in result.gaps)
+        missing = sum(g.missing_samples for g in result.gaps)
         lines.append(
             f"Data gaps: {len(result.gaps)} ({missing} samples missing, {total_s:.1f} s in all)"
         )
@@ -800,7 +800,11 @@ def _decimate(t: FloatArray, y: FloatArray, max_points: int) -> tuple[FloatArray
 def _draw_gaps(
     ax: Axes, result: SessionResult, t0: float, t1: float, y_range: tuple[float, float] | None
 ) -> bool:
-    spans = [(max(a, t0), min(b, t1) - max(a, t0)) for a, b, _ in result.gaps if b > t0 and a < t1]
+    spans = [
+        (max(g.start_s, t0), min(g.end_s, t1) - max(g.start_s, t0))
+        for g in result.gaps
+        if g.end_s > t0 and g.start_s < t1
+    ]
     if not spans:
         return False
     if y_range is None:

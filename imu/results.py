@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from imu.exercise import ExerciseChoice
+from imu.recording import Gap
 from imu.settings import Settings
 
 __all__ = [
@@ -252,7 +253,7 @@ class SessionResult:
     leg_length_source: str  #: ``option``, ``estimated`` or ``default``
     hip_line_offset_deg: float  #: hip line elevation used, °
     shank_axis: str  #: the axis used, e.g. ``+x``
-    gaps: tuple[tuple[float, float, int], ...] = ()  #: (start_s, end_s, missing samples)
+    gaps: tuple[Gap, ...] = ()  #: stretches of missing samples in the recording
     notes: tuple[str, ...] = ()  #: things the user should know (estimates, gaps, …)
     extras: Mapping[str, Any] = field(default_factory=dict)
     #: the recording's ``# key: value`` metadata lines (``leg``, ``started_at``, …)
@@ -282,8 +283,12 @@ class SessionResult:
             "tolerance_deg": self.settings.tolerance_deg,
             "shank_axis": self.shank_axis,
             "gaps": [
-                {"start_s": _num(a), "end_s": _num(b), "missing_samples": n}
-                for a, b, n in self.gaps
+                {
+                    "start_s": _num(g.start_s),
+                    "end_s": _num(g.end_s),
+                    "missing_samples": g.missing_samples,
+                }
+                for g in self.gaps
             ],
             "notes": list(self.notes),
             "sets": [s.to_dict() for s in self.sets],

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from imu.recording import Gap
 from imu.results import (
     AngleTrace,
     Flag,
@@ -318,7 +319,7 @@ def make_session(
         leg_length_source="estimated",
         hip_line_offset_deg=0.0,
         shank_axis="+x",
-        gaps=((95.0, 95.4, 40),) if specs else (),
+        gaps=(Gap(95.0, 95.4, 40),) if specs else (),
         notes=notes,
     )
 

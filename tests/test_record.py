@@ -354,7 +354,8 @@ class ScriptedSource:
         self.stopped = True
 
     async def blocks(self) -> Any:
-        from imu.ble import LinkGap, LinkState
+        from imu.ble import LinkState
+        from imu.recording import Gap
         from imu.sensors.base import SampleBlock
 
         t = self.rec.time_s
@@ -368,7 +369,7 @@ class ScriptedSource:
                 self.emit(LinkState.RECONNECTING)
                 self.emit(LinkState.STREAMING)
                 missing = round((t[j[0]] - t[last]) * 100) - 1
-                self.emit(LinkState.GAP, LinkGap(float(t[last]), float(t[j[0]]), missing, True))
+                self.emit(LinkState.GAP, Gap(float(t[last]), float(t[j[0]]), missing, True))
             last = j[-1]
             yield SampleBlock(t[j], self.rec.acc_g[j], self.rec.gyro_dps[j], seq=j // 4)
 

@@ -46,7 +46,6 @@ from imu.ble import (
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_RECONNECT_TIMEOUT_S,
     FoundDevice,
-    LinkGap,
     LinkState,
     LinkStats,
     LinkStatus,
@@ -57,7 +56,7 @@ from imu.live.audio import Cues
 from imu.live.detector import LiveEvent
 from imu.live.session import LiveSession, SourceStatus
 from imu.live.view import LiveState, LiveView
-from imu.recording import Recording, RecordingWriter
+from imu.recording import Gap, Recording, RecordingWriter
 from imu.sensors.base import Decoder, SampleBlock, SensorProfile
 from imu.settings import Settings
 
@@ -66,12 +65,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BleSource",
-    "GapEvent",
     "LiveRecorder",
     "RecordOutcome",
     "SampleSource",
     "VirtualSource",
     "connection_of",
+    "gap_event",
     "simulated_session",
 ]
 
@@ -369,23 +368,17 @@ def simulated_session(
 # The recording loop
 
 
-@dataclass(frozen=True)
-class GapEvent:
-    """A stretch of missing samples, as written to ``events.jsonl``."""
-
-    t_s: float  #: recording time when the gap became known (its first sample after), s
-    start_s: float | None  #: last sample before the gap, s
-    end_s: float  #: first sample after the gap, s
-    missing_samples: int
-    reconnect: bool  #: the link dropped (True) or notifications were lost (False)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"event": "gap", "t_s": round(self.t_s, 6)}
-        out["start_s"] = None if self.start_s is None else round(self.start_s, 6)
-        out["end_s"] = round(self.end_s, 6)
-        out["missing_samples"] = self.missing_samples
-        out["reconnect"] = self.reconnect
-        return out
+def gap_event(gap: Gap) -> dict[str, Any]:
+    """A gap as a line of ``events.jsonl``: it fires (``t_s``) when its first sample after
+    arrives."""
+    return {
+        "event": "gap",
+        "t_s": round(gap.end_s, 6),
+        "start_s": round(gap.start_s, 6),
+        "end_s": round(gap.end_s, 6),
+        "missing_samples": gap.missing_samples,
+        "reconnect": gap.reconnect,
+    }
 
 
 @dataclass
@@ -396,7 +389,7 @@ class RecordOutcome:
     rows: int = 0
     first_time_s: float | None = None
     last_time_s: float | None = None
-    gaps: list[GapEvent] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
     events_written: int = 0
     event_counts: dict[str, int] = field(default_factory=dict)
     stats: LinkStats | None = None
@@ -455,7 +448,7 @@ class LiveRecorder:
         self.session: LiveSession | None = None
         self.outcome = RecordOutcome()
         self._writer: RecordingWriter | None = None
-        self._pending_gaps: list[LinkGap] = []
+        self._pending_gaps: list[Gap] = []
         self._status = SourceStatus(connection="disconnected", output_path=str(self.csv_path))
         self._stop = asyncio.Event()
         self._stop_task: asyncio.Task[None] | None = None
@@ -611,9 +604,8 @@ class LiveRecorder:
         outcome.last_time_s = float(block.time_s[-1])
         session = self._session()
         for gap in self._pending_gaps:
-            event = GapEvent(gap.end_s, gap.start_s, gap.end_s, gap.missing_samples, gap.reconnect)
-            outcome.gaps.append(event)
-            session.note(event.to_dict())
+            outcome.gaps.append(gap)
+            session.note(gap_event(gap))
         self._pending_gaps.clear()
         self._live(lambda: session.feed(block.time_s, block.acc_g, block.gyro_dps))
         if (

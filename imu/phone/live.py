@@ -37,10 +37,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from imu.ble import FoundDevice, LinkGap, LinkState, LinkStats, LinkStatus
+from imu.ble import FoundDevice, LinkState, LinkStats, LinkStatus
+from imu.dsp import measured_rate_hz
 from imu.errors import SensorError
 from imu.phone import phyphox, sensorlogger
 from imu.phone.streams import Convention, StreamKind, merge_onto
+from imu.recording import Gap, find_gaps
 from imu.sensors.base import SampleBlock, SensorProfile
 
 __all__ = [
@@ -63,8 +65,6 @@ DEFAULT_REORDER_S = 1.5
 DEFAULT_QUIET_S = 3.0
 #: samples before the rate is known (the first ones are held until it is)
 _RATE_SAMPLES = 20
-#: a jump of more than this many periods between released samples is a gap
-_GAP_PERIODS = 1.5
 
 
 @dataclass
@@ -141,7 +141,7 @@ class StreamMerger:
         self.stats = MergerStats()
         self.rate_hz: float | None = None
         self.t0: float | None = None
-        self.gaps: list[LinkGap] = []
+        self.gaps: list[Gap] = []
         self._bufs: dict[StreamKind, _Buffer] = {}
         self._released_to = -math.inf  # gyroscope time of the last released sample
         self._last_out: float | None = None
@@ -173,8 +173,8 @@ class StreamMerger:
         if self.rate_hz is None:
             if g_t.shape[0] < _RATE_SAMPLES and not final:
                 return None
-            step = float(np.median(np.diff(g_t))) if g_t.shape[0] > 1 else 0.01
-            self.rate_hz = 1.0 / step if step > 0 else 100.0
+            measured = measured_rate_hz(g_t)
+            self.rate_hz = measured if math.isfinite(measured) else 100.0
             self.t0 = float(g_t[0])
         frontier = math.inf if final else min(self._bufs[k].latest for k in needed) - self.reorder_s
         sel = g_t <= frontier
@@ -183,7 +183,8 @@ class StreamMerger:
         t, w = g_t[sel], g_v[sel]
         acc_t, acc_v = self._specific_force()
         period = 1.0 / float(self.rate_hz)
-        acc_period = float(np.median(np.diff(acc_t))) if acc_t.shape[0] > 1 else period
+        acc_rate = measured_rate_hz(acc_t)
+        acc_period = 1.0 / acc_rate if math.isfinite(acc_rate) else period
         values, has, _ = merge_onto(
             t, acc_t, acc_v, max_gap_s=self.max_interp_periods * max(acc_period, period)
         )
@@ -216,12 +217,7 @@ class StreamMerger:
 
     def _note_gaps(self, time_s: FloatArray, period: float) -> None:
         joined = time_s if self._last_out is None else np.concatenate(([self._last_out], time_s))
-        dt = np.diff(joined)
-        for i in np.flatnonzero(dt > _GAP_PERIODS * period):
-            missing = round(float(dt[i]) / period) - 1
-            self.gaps.append(
-                LinkGap(float(joined[i]), float(joined[i + 1]), max(missing, 1), False)
-            )
+        self.gaps.extend(find_gaps(joined, sampling_rate_hz=1.0 / period))
         self._last_out = float(time_s[-1])
 
 
@@ -286,7 +282,7 @@ class _PhoneSourceBase:
             last_error=self.last_error,
         )
 
-    def _emit(self, state: LinkState, message: str, gap: LinkGap | None = None) -> None:
+    def _emit(self, state: LinkState, message: str, gap: Gap | None = None) -> None:
         if self._on_status is not None:
             self._on_status(LinkStatus(state, message, self.device, self.stats, gap=gap))
 
@@ -371,7 +367,7 @@ class _PhoneSourceBase:
         if block is not None:
             yield block
 
-    def _take_gaps(self) -> list[LinkGap]:
+    def _take_gaps(self) -> list[Gap]:
         new = self.merger.gaps[self._gaps_seen :]
         self._gaps_seen = len(self.merger.gaps)
         return new
