@@ -259,9 +259,9 @@ def make_session(
             if target is not None:
                 goal = {
                     "concentric_s": target.concentric_s,
-                    "top_hold_s": target.top_s,
+                    "top_hold_s": target.top_hold_s,
                     "eccentric_s": target.eccentric_s,
-                    "bottom_pause_s": target.bottom_s,
+                    "bottom_pause_s": target.bottom_pause_s,
                 }
                 tempo_error = {k: v - goal[k] for k, v in actual.items() if v is not None}
                 on_tempo = all(abs(e) <= settings.tempo_tolerance_s for e in tempo_error.values())

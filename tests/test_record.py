@@ -343,7 +343,7 @@ class ScriptedSource:
     async def __aenter__(self) -> ScriptedSource:
         from imu.ble import LinkState
 
-        self.emit(LinkState.CONNECTING)
+        self.emit(LinkState.SEARCHING)
         self.emit(LinkState.STREAMING)
         return self
 
@@ -423,7 +423,7 @@ def test_the_live_count_carries_on_across_a_gap(tmp_path: Path) -> None:
             count = e["rep_count"]
     assert not any(e["event"] == "set_start" and 30.0 <= e["t_s"] < 40.0 for e in events)
     assert [c.name for c in sink.cues if c.kind == "connection"] == [
-        "scanning",
+        "searching",
         "connected",
         "disconnected",
         "reconnecting",

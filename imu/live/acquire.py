@@ -59,6 +59,7 @@ from imu.live.view import LiveState, LiveView
 from imu.recording import Gap, Recording, RecordingWriter
 from imu.sensors.base import Decoder, SampleBlock, SensorProfile
 from imu.settings import Settings
+from imu.vocabulary import Connection
 
 if TYPE_CHECKING:
     from imu.simulate import Setup
@@ -79,9 +80,9 @@ StatusCallback = Callable[[LinkStatus], None]
 log = logging.getLogger(__name__)
 
 #: LinkState → :attr:`imu.live.view.LiveState.connection` (None: keep the current one)
-_CONNECTION: dict[LinkState, str | None] = {
-    LinkState.CONNECTING: "scanning",
-    LinkState.CONNECTED: "connecting",
+_CONNECTION: dict[LinkState, Connection | None] = {
+    LinkState.SEARCHING: "searching",
+    LinkState.CONFIGURING: "connecting",
     LinkState.STREAMING: "connected",
     LinkState.GAP: None,
     LinkState.DISCONNECTED: "disconnected",
@@ -91,7 +92,7 @@ _CONNECTION: dict[LinkState, str | None] = {
 }
 
 
-def connection_of(state: LinkState) -> str | None:
+def connection_of(state: LinkState) -> Connection | None:
     """The live view's connection word for a link state (``None``: unchanged)."""
     return _CONNECTION[state]
 
@@ -268,7 +269,7 @@ class VirtualSource:
     async def __aenter__(self) -> VirtualSource:
         profile = self.profile
         assert profile is not None
-        self._emit(LinkState.CONNECTING, "starting the virtual sensor")
+        self._emit(LinkState.SEARCHING, "starting the virtual sensor")
         rec = self.recording
         spn = max(1, self.samples_per_notification)
         payloads = profile.encode_notifications(
@@ -283,7 +284,7 @@ class VirtualSource:
         self._decoder = profile.new_decoder(self.rate_hz)
         for uuid, value in profile.read_values(self.rate_hz).items():
             self._decoder.configure(uuid, value)
-        self._emit(LinkState.CONNECTED, f"virtual {profile.key} sensor; configuring")
+        self._emit(LinkState.CONFIGURING, f"virtual {profile.key} sensor; configuring")
         self._emit(LinkState.STREAMING, f"streaming from the virtual sensor at {self.rate_hz:g} Hz")
         return self
 
@@ -639,7 +640,7 @@ class LiveRecorder:
         self._update_status(status.stats, connection=connection, message=status.message)
 
     def _update_status(
-        self, stats: LinkStats, *, connection: str | None = None, message: str = ""
+        self, stats: LinkStats, *, connection: Connection | None = None, message: str = ""
     ) -> None:
         device = self.source.device
         profile = self.source.profile

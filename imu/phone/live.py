@@ -29,7 +29,7 @@ import math
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -464,7 +464,7 @@ class SensorLoggerSource(_PhoneSourceBase):
             self.port = int(addresses[0][1]) if addresses else 0
             self.device = FoundDevice(f"{self.host}:{self.port}", "Sensor Logger", 0, ())
         self._runner = runner
-        self._emit(LinkState.CONNECTING, f"waiting for Sensor Logger: push URL {self.urls()[0]}")
+        self._emit(LinkState.SEARCHING, f"waiting for Sensor Logger: push URL {self.urls()[0]}")
         await self._started()
         return self
 
@@ -487,42 +487,55 @@ class SensorLoggerSource(_PhoneSourceBase):
 
         self._requests += 1
         try:
-            if not secrets.compare_digest(str(request.match_info.get("token", "")), self.token):
-                self._reject("a request without this session's token")
-                return web.Response(status=403, text="wrong token\n")
-            if (request.content_length or 0) > self.max_body_bytes:
-                self._reject(
-                    f"a body of {request.content_length} bytes (limit {self.max_body_bytes})"
-                )
-                return web.Response(status=413, text="body too large\n")
+            refused = self._refusal(request)
+            if refused is not None:
+                return refused
             try:
                 raw = await request.read()
             except web.HTTPRequestEntityTooLarge:
                 self._reject(f"a body over {self.max_body_bytes} bytes")
                 return web.Response(status=413, text="body too large\n")
-            try:
-                body = json.loads(raw)
-                _message, session, batch, unknown = sensorlogger.push_records(body)
-            except (ValueError, UnicodeDecodeError) as exc:
-                self._reject(f"a malformed batch ({str(exc)[:80]})")
-                return web.Response(status=400, text="malformed batch\n")
-            if not batch:
-                self._reject(f"a batch with no motion sensor ({unknown} other readings)")
-                return web.Response(status=422, text="no accelerometer, gravity or gyroscope\n")
-            if self.session_id is None:
-                self.session_id = session
-            elif session != self.session_id:
-                self._reject(f"a batch of another recording (session {session[:12]})")
-                return web.Response(status=409, text="another session\n")
-            for kind, (t_ns, xyz) in batch.items():
-                if self._t0_ns is None:
-                    self._t0_ns = int(t_ns.min())
-                self.merger.add(kind, (t_ns - self._t0_ns).astype(np.float64) / 1e9, xyz)
-            self._data_arrived()
-            return web.Response(status=200, text="ok\n")
+            return self._take_batch(raw)
         except Exception as exc:  # never crash the recording on a request
             self._reject(f"an internal error on a request ({type(exc).__name__})")
             return web.Response(status=500, text="error\n")
+
+    def _refusal(self, request: Any) -> Any:
+        """The answer to a request refused before its body is read (None: read it)."""
+        from aiohttp import web
+
+        if not secrets.compare_digest(str(request.match_info.get("token", "")), self.token):
+            self._reject("a request without this session's token")
+            return web.Response(status=403, text="wrong token\n")
+        if (request.content_length or 0) > self.max_body_bytes:
+            self._reject(f"a body of {request.content_length} bytes (limit {self.max_body_bytes})")
+            return web.Response(status=413, text="body too large\n")
+        return None
+
+    def _take_batch(self, raw: bytes) -> Any:
+        """Parse one batch, hand its samples to the merger; the answer to the request."""
+        from aiohttp import web
+
+        try:
+            body = json.loads(raw)
+            _message, session, batch, unknown = sensorlogger.push_records(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            self._reject(f"a malformed batch ({str(exc)[:80]})")
+            return web.Response(status=400, text="malformed batch\n")
+        if not batch:
+            self._reject(f"a batch with no motion sensor ({unknown} other readings)")
+            return web.Response(status=422, text="no accelerometer, gravity or gyroscope\n")
+        if self.session_id is None:
+            self.session_id = session
+        elif session != self.session_id:
+            self._reject(f"a batch of another recording (session {session[:12]})")
+            return web.Response(status=409, text="another session\n")
+        for kind, (t_ns, xyz) in batch.items():
+            if self._t0_ns is None:
+                self._t0_ns = int(t_ns.min())
+            self.merger.add(kind, (t_ns - self._t0_ns).astype(np.float64) / 1e9, xyz)
+        self._data_arrived()
+        return web.Response(status=200, text="ok\n")
 
 
 def lan_addresses() -> list[str]:
@@ -589,7 +602,7 @@ class PhyphoxSource(_PhoneSourceBase):
         self._client = aiohttp.ClientSession(
             timeout=timeout, connector=aiohttp.TCPConnector(force_close=True)
         )
-        self._emit(LinkState.CONNECTING, f"connecting to phyphox at {self.url}")
+        self._emit(LinkState.SEARCHING, f"connecting to phyphox at {self.url}")
         self._poller = asyncio.create_task(self._poll(), name="imu-phyphox-poll")
         await self._started()
         return self
@@ -628,6 +641,34 @@ class PhyphoxSource(_PhoneSourceBase):
                 "the running experiment lacks the accelerometer (with g) or the gyroscope"
             )
 
+    def _query(self) -> str:
+        """The ``/get`` query: each buffer in full the first time, then what is newer."""
+        query = []
+        for names in self._buffers.values():
+            since = self._since.get(names["t"])
+            after = "full" if since is None else repr(since)
+            ref = "" if since is None else f"|{names['t']}"
+            query.append(f"{names['t']}={after}")
+            query += [f"{names[a]}={after}{ref}" for a in ("x", "y", "z")]
+        return "&".join(query)
+
+    def _take_poll(self, values: Mapping[str, Any]) -> bool:
+        """Hand one poll's finite samples to the merger; whether any arrived."""
+        got = False
+        for kind, names in self._buffers.items():
+            t = np.asarray(values.get(names["t"], []), dtype=np.float64)
+            cols = [np.asarray(values.get(names[a], []), dtype=np.float64) for a in "xyz"]
+            n = min(t.shape[0], *(c.shape[0] for c in cols))
+            if n == 0:
+                continue
+            xyz = np.column_stack([c[:n] for c in cols])
+            ok = np.isfinite(t[:n]) & np.all(np.isfinite(xyz), axis=1)
+            if ok.any():
+                self.merger.add(kind, t[:n][ok], xyz[ok])  # type: ignore[arg-type]
+                self._since[names["t"]] = float(np.max(t[:n][ok]))
+                got = True
+        return got
+
     async def _poll(self) -> None:
         """Poll until stopped; every failure is counted, none ends the loop."""
         started = False
@@ -636,32 +677,12 @@ class PhyphoxSource(_PhoneSourceBase):
             try:
                 if not self._buffers:
                     await self._configure()
-                query = []
-                for names in self._buffers.values():
-                    since = self._since.get(names["t"])
-                    after = "full" if since is None else repr(since)
-                    ref = "" if since is None else f"|{names['t']}"
-                    query.append(f"{names['t']}={after}")
-                    query += [f"{names[a]}={after}{ref}" for a in ("x", "y", "z")]
-                body = await self._get_json("/get?" + "&".join(query))
+                body = await self._get_json("/get?" + self._query())
                 values, status = phyphox.remote_buffers(body)
                 if not started and status.get("measuring") is False:
                     await self._get_json("/control?cmd=start")
                 started = True
-                got = False
-                for kind, names in self._buffers.items():
-                    t = np.asarray(values.get(names["t"], []), dtype=np.float64)
-                    cols = [np.asarray(values.get(names[a], []), dtype=np.float64) for a in "xyz"]
-                    n = min(t.shape[0], *(c.shape[0] for c in cols))
-                    if n == 0:
-                        continue
-                    xyz = np.column_stack([c[:n] for c in cols])
-                    ok = np.isfinite(t[:n]) & np.all(np.isfinite(xyz), axis=1)
-                    if ok.any():
-                        self.merger.add(kind, t[:n][ok], xyz[ok])  # type: ignore[arg-type]
-                        self._since[names["t"]] = float(np.max(t[:n][ok]))
-                        got = True
-                if got:
+                if self._take_poll(values):
                     self._data_arrived()
             except (ValueError, KeyError, TypeError, OSError, TimeoutError) as exc:
                 self._reject(f"{type(exc).__name__}: {str(exc)[:80]}")

@@ -80,6 +80,7 @@ from imu.segmentation import (
 from imu.segmentation.rules import BALANCE, MAX_SIDE_S, SHOULDER_REACH_S, is_shoulder
 from imu.settings import AUTO, DETECTION, Settings
 from imu.summary import tempo_string
+from imu.vocabulary import FlagName
 
 __all__ = ["LiveDetector"]
 
@@ -140,7 +141,7 @@ class _Item:
     zz_peak_g: int = -1
     turned: bool = False  #: the zig-zag turned down after it
     movement: Movement | None = None  #: measured once back at the bottom
-    flags: list[str] = field(default_factory=list)
+    flags: list[FlagName] = field(default_factory=list)
 
     @property
     def counted(self) -> bool:
