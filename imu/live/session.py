@@ -33,7 +33,7 @@ import numpy.typing as npt
 from imu.live.audio import Cues, Metronome
 from imu.live.detector import LiveDetector, LiveEvent
 from imu.live.view import LiveState, LiveView, PhaseTimes, WarningNote
-from imu.recording import Recording
+from imu.recording import Recording, find_gaps
 from imu.settings import Settings
 from imu.vocabulary import Connection, is_warning
 
@@ -104,7 +104,6 @@ class LiveSession:
         self._late_rep: int | None = None  # the last rep, when it was counted late
         self._recent: deque[tuple[float, int]] = deque()  # (last time of a block, its samples)
         self._lost = 0
-        self._period = 1.0 / self.sampling_rate_hz
         self._last_t: float | None = None
         self._t0: float | None = None
         self._finished = False
@@ -186,11 +185,8 @@ class LiveSession:
 
     def _count_samples(self, t: FloatArray) -> None:
         joined = t if self._last_t is None else np.concatenate(([self._last_t], t))
-        if joined.shape[0] > 1:
-            dt = np.diff(joined)
-            gaps = dt > 1.5 * self._period
-            if gaps.any():
-                self._lost += int(np.sum(np.rint(dt[gaps] / self._period) - 1))
+        gaps = find_gaps(joined, sampling_rate_hz=self.sampling_rate_hz)
+        self._lost += sum(g.missing_samples for g in gaps)
         if self._t0 is None:
             self._t0 = float(t[0])
         self._last_t = float(t[-1])

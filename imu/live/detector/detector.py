@@ -63,6 +63,7 @@ from imu.live.detector.axis import AxisSearch
 from imu.live.detector.events import DetectorState, DetectorStatus, LiveEvent, LiveRep
 from imu.live.detector.parts import NEVER, HipLineSegment, History, LegFit, ZigZag, first_true
 from imu.quality import QualityMonitor
+from imu.recording import find_gaps
 from imu.results import RepResult
 from imu.segmentation import (
     MOVEMENT_COLUMNS,
@@ -414,9 +415,8 @@ class LiveDetector:
     # -- signal path -------------------------------------------------------------------------
 
     def _count_gaps(self, t: FloatArray) -> None:
-        period = 1.0 / self.sampling_rate_hz
         joined = t if self._last_t is None else np.concatenate(([self._last_t], t))
-        gaps = int(np.count_nonzero(np.diff(joined) > 1.5 * period)) if joined.shape[0] > 1 else 0
+        gaps = len(find_gaps(joined, sampling_rate_hz=self.sampling_rate_hz))
         self._gaps += gaps
         self._gap_in_last = gaps > 0
         self._samples += t.shape[0]
