@@ -40,11 +40,11 @@ on_status=…)`` (wrap it in ``contextlib.aclosing`` if you may stop early).
   doubling to ``max_backoff_s``) for up to ``reconnect_timeout_s``; then ``gave_up`` and
   ``blocks()`` raises SensorError. Every notification that arrived before the disconnect is still
   decoded; the decoder gets ``reset_link()`` before the first notification of the new connection,
-  and the missing stretch is reported as a :class:`LinkGap` (``gap`` status event) and counted in
-  ``stats.lost_samples``.
+  and the missing stretch is reported as a :class:`imu.recording.Gap` (``gap`` status event)
+  and counted in ``stats.lost_samples``.
 * **Status events** go to ``on_status(LinkStatus)``, in this order for a normal session:
-  ``connecting`` → ``connected`` (configuring) → ``streaming``; after a drop ``disconnected`` →
-  ``reconnecting`` (attempt *n*, repeated) → ``connected`` → ``streaming`` and ``gap`` (the gap
+  ``searching`` → ``configuring`` → ``streaming``; after a drop ``disconnected`` →
+  ``reconnecting`` (attempt *n*, repeated) → ``configuring`` → ``streaming`` and ``gap`` (the gap
   is known once the first new samples are decoded, so it may come just before or after
   ``streaming``); finally ``closed``, or ``gave_up``. ``gap`` is also sent when the decoder
   finds samples missing mid-stream (dropped notifications). Each event carries a
@@ -64,16 +64,16 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from imu.errors import SensorError
+from imu.recording import Gap
 
 if TYPE_CHECKING:
     from imu.sensors.base import Decoder, SampleBlock, SensorProfile
 
 __all__ = [
     "FoundDevice",
-    "LinkGap",
     "LinkState",
     "LinkStats",
     "LinkStatus",
@@ -114,24 +114,14 @@ class FoundDevice:
 class LinkState(enum.StrEnum):
     """What a :class:`SensorLink` is doing (the ``state`` of a :class:`LinkStatus`)."""
 
-    CONNECTING = "connecting"  #: looking for the sensor / connecting (first time)
-    CONNECTED = "connected"  #: GATT connected, configuring (subscribe, config reads, start writes)
+    SEARCHING = "searching"  #: looking for the sensor and connecting to it (the first time)
+    CONFIGURING = "configuring"  #: connected; subscribing, reading config, sending start writes
     STREAMING = "streaming"  #: the first notification of this connection arrived
     GAP = "gap"  #: samples are missing (after a reconnect, or dropped notifications)
     DISCONNECTED = "disconnected"  #: the link dropped unexpectedly (or went silent)
     RECONNECTING = "reconnecting"  #: reconnect attempt ``attempt`` under way
     GAVE_UP = "gave_up"  #: reconnecting failed for ``reconnect_timeout_s``; the stream ends
     CLOSED = "closed"  #: stopped on request
-
-
-@dataclass(frozen=True)
-class LinkGap:
-    """A stretch of missing samples, on the device clock."""
-
-    start_s: float | None  #: time of the last sample before the gap (None: before the first)
-    end_s: float  #: time of the first sample after the gap
-    missing_samples: int  #: samples lost (estimated from the clock where no counter says)
-    reconnect: bool  #: True: the link dropped; False: notifications dropped mid-stream
 
 
 @dataclass(frozen=True)
@@ -157,7 +147,7 @@ class LinkStatus:
     device: FoundDevice | None
     stats: LinkStats
     attempt: int = 0  #: reconnect attempt number (``reconnecting``)
-    gap: LinkGap | None = None  #: set on ``gap``
+    gap: Gap | None = None  #: set on ``gap``
 
 
 # --- queue items (all decoder work happens in the consumer, in arrival order) -----------------
@@ -473,16 +463,17 @@ class SensorLink:
     def _account(self, block: SampleBlock, arrival_s: float) -> None:
         n = len(block)
         first_t = float(block.time_s[0])
-        gap: LinkGap | None = None
+        gap: Gap | None = None
         if self._relinked:
             self._relinked = False
             assert self._last_time_s is not None
             by_clock = round((first_t - self._last_time_s) * self.rate_hz) - 1
             missing = max(block.lost_before, by_clock, 0)
             self._extra_lost += missing - block.lost_before
-            gap = LinkGap(self._last_time_s, first_t, missing, reconnect=True)
-        elif block.lost_before > 0:
-            gap = LinkGap(self._last_time_s, first_t, block.lost_before, reconnect=False)
+            gap = Gap(self._last_time_s, first_t, missing, reconnect=True)
+        elif block.lost_before > 0 and self._last_time_s is not None:
+            # (samples lost before the first one received are counted, but bound no stretch)
+            gap = Gap(self._last_time_s, first_t, block.lost_before, reconnect=False)
         self._samples += n
         self._last_time_s = float(block.time_s[-1])
         if self._first_arrival_s is None:
@@ -515,7 +506,7 @@ class SensorLink:
         message: str,
         *,
         attempt: int = 0,
-        gap: LinkGap | None = None,
+        gap: Gap | None = None,
     ) -> None:
         if self._on_status is None:
             return
@@ -569,7 +560,7 @@ class SensorLink:
     async def _run_link(self) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.connect_timeout_s
-        self._emit(LinkState.CONNECTING, "looking for the sensor")
+        self._emit(LinkState.SEARCHING, "looking for the sensor")
         end = await self._connect_until(deadline, first=True)
         while end in (_End.LOST, _End.STALLED) and not self._stopping:
             why = "went silent" if end is _End.STALLED else "disconnected"
@@ -594,30 +585,42 @@ class SensorLink:
                     f"reconnecting to {self._who()} (attempt {attempt})",
                     attempt=attempt,
                 )
-            try:
-                async with asyncio.timeout_at(deadline) as timer:
-                    ble_device = await self._locate(first=first)
-                    return await self._session(ble_device, timer, first=first)
-            except _FatalSetup:
-                raise
-            except _StopRequested:
-                return _End.STOPPED
-            except TimeoutError:
-                pass
-            except SensorError as exc:
-                last_error = str(exc)
-            except Exception as exc:
-                from bleak.exc import BleakError
-
-                if not isinstance(exc, BleakError | OSError | EOFError):
-                    raise
-                last_error = str(_bluetooth_error(exc, self._phase))
+            outcome = await self._attempt(deadline, first=first)
+            if isinstance(outcome, _End):
+                return outcome
+            last_error = outcome or last_error
             if loop.time() + backoff >= deadline:
                 break
             await self._sleep_unless_stopping(backoff)
             backoff = min(backoff * 2.0, self.max_backoff_s)
         if self._stop_requested():
             return _End.STOPPED
+        self._give_up(attempt, last_error, first=first)
+
+    async def _attempt(self, deadline: float, *, first: bool) -> _End | str:
+        """One try to find, connect and stream: how the connection that streamed ended, or why
+        the try failed ("" when it ran out of time)."""
+        try:
+            async with asyncio.timeout_at(deadline) as timer:
+                ble_device = await self._locate(first=first)
+                return await self._session(ble_device, timer, first=first)
+        except _FatalSetup:
+            raise
+        except _StopRequested:
+            return _End.STOPPED
+        except TimeoutError:
+            return ""
+        except SensorError as exc:
+            return str(exc)
+        except Exception as exc:
+            from bleak.exc import BleakError
+
+            if not isinstance(exc, BleakError | OSError | EOFError):
+                raise
+            return str(_bluetooth_error(exc, self._phase))
+
+    def _give_up(self, attempt: int, last_error: str, *, first: bool) -> NoReturn:
+        """Connecting (``first``) or reconnecting ran out of time: say so and raise."""
         detail = f" (last error: {last_error})" if last_error else ""
         if first:
             raise SensorError(self._timeout_message() + detail)
@@ -667,17 +670,9 @@ class SensorLink:
         def on_advertisement(device: Any, adv: Any) -> None:
             if hit.done():
                 return
-            name = adv.local_name or device.name
-            uuids = tuple(u.lower() for u in adv.service_uuids)
-            if want is not None and want.lower() not in (
-                str(device.address).lower(),
-                (name or "").lower(),
-            ):
+            found = self._advertised(device, adv, want)
+            if found is None:
                 return
-            found = _found(device, adv, name, uuids)
-            override = self._profile_override
-            if override is not None and (want is not None or override.matches(name, uuids)):
-                found = replace(found, profile_key=override.key, model=override.model)
             if found.supported:
                 hit.set_result((device, found))
             elif want is not None and not wrong:
@@ -685,23 +680,39 @@ class SensorLink:
 
         with _translate_errors("cannot scan for Bluetooth devices"):
             async with BleakScanner(detection_callback=on_advertisement):
-                while True:
-                    done, _ = await asyncio.wait({hit}, timeout=0.5)
-                    if done:
-                        break
-                    if self._stopping:
-                        raise _StopRequested
-                    if wrong and first:
-                        w = wrong[0]
-                        raise _FatalSetup(
-                            f"{w.describe()} is not a sensor this tool knows (advertises "
-                            f"{', '.join(w.service_uuids) or 'no services'}); pass --profile "
-                            "to say which protocol it speaks"
-                        )
+                while not (await asyncio.wait({hit}, timeout=0.5))[0]:
+                    self._check_scan(wrong[0] if wrong and first else None)
         device, found = hit.result()
         if self.found is None:
             self.found = found
         return device
+
+    def _advertised(self, device: Any, adv: Any, want: str | None) -> FoundDevice | None:
+        """The device behind an advertisement, if it is the one wanted (``want``: its address or
+        name; None: any), with ``--profile`` applied."""
+        name = adv.local_name or device.name
+        uuids = tuple(u.lower() for u in adv.service_uuids)
+        if want is not None and want.lower() not in (
+            str(device.address).lower(),
+            (name or "").lower(),
+        ):
+            return None
+        found = _found(device, adv, name, uuids)
+        override = self._profile_override
+        if override is not None and (want is not None or override.matches(name, uuids)):
+            found = replace(found, profile_key=override.key, model=override.model)
+        return found
+
+    def _check_scan(self, wrong: FoundDevice | None) -> None:
+        """While scanning: stop when asked to; give up on a wanted device of an unknown kind."""
+        if self._stopping:
+            raise _StopRequested
+        if wrong is not None:
+            raise _FatalSetup(
+                f"{wrong.describe()} is not a sensor this tool knows (advertises "
+                f"{', '.join(wrong.service_uuids) or 'no services'}); pass --profile "
+                "to say which protocol it speaks"
+            )
 
     def _setup_profile(self) -> tuple[SensorProfile, Decoder]:
         if self.profile is None or self.decoder is None:
@@ -742,36 +753,14 @@ class SensorLink:
             ble_device, disconnected_callback=on_disconnect, timeout=timeout_s
         ) as client:
             self._phase = "configuring"
-            self._emit(LinkState.CONNECTED, f"connected to {self._who()}; configuring")
+            self._emit(LinkState.CONFIGURING, f"connected to {self._who()}; configuring")
             if not first or self._streamed:
                 self._queue.put_nowait(_Relinked())
             started_s = time.monotonic()
-            for uuid in (profile.notify_uuid, *profile.extra_notify_uuids):
-                with _translate_errors(f"cannot subscribe to {uuid}"):
-                    if client.services.get_characteristic(uuid) is None:
-                        raise _FatalSetup(
-                            f"{self._who()} has no characteristic {uuid}: is it really a "
-                            f"{profile.model}? (try another --profile)"
-                        )
-                    await client.start_notify(uuid, self._on_notification(uuid.lower()))
-            for uuid in profile.read_uuids:
-                with _translate_errors(f"cannot read {uuid}"):
-                    value = await client.read_gatt_char(uuid)
-                self._queue.put_nowait(_Configure(uuid.lower(), bytes(value)))
-            for write in profile.start_commands(self.rate_hz):
-                with _translate_errors(f"cannot send {write.description or 'a start command'}"):
-                    await client.write_gatt_char(
-                        write.char_uuid, write.data, response=write.response
-                    )
-                if write.pause_after_s > 0:
-                    await asyncio.sleep(write.pause_after_s)
+            await self._configure(client, profile)
             self._phase = "waiting for data"
-            while self._last_rx_s < started_s:
-                if lost.is_set():
-                    raise SensorError(f"{self._who()} disconnected while starting")
-                if self._stopping:
-                    return _End.STOPPED
-                await asyncio.sleep(0.02)
+            if not await self._first_data(started_s, lost):
+                return _End.STOPPED
             timer.reschedule(None)  # streaming: no deadline from here on
             self._phase = "streaming"
             self._streamed = True
@@ -785,6 +774,36 @@ class SensorLink:
                 await self._send_stop(client, profile)
                 await self._until_quiet()
             return end
+
+    async def _configure(self, client: Any, profile: SensorProfile) -> None:
+        """Subscribe, read the configuration characteristics, send the start commands."""
+        for uuid in (profile.notify_uuid, *profile.extra_notify_uuids):
+            with _translate_errors(f"cannot subscribe to {uuid}"):
+                if client.services.get_characteristic(uuid) is None:
+                    raise _FatalSetup(
+                        f"{self._who()} has no characteristic {uuid}: is it really a "
+                        f"{profile.model}? (try another --profile)"
+                    )
+                await client.start_notify(uuid, self._on_notification(uuid.lower()))
+        for uuid in profile.read_uuids:
+            with _translate_errors(f"cannot read {uuid}"):
+                value = await client.read_gatt_char(uuid)
+            self._queue.put_nowait(_Configure(uuid.lower(), bytes(value)))
+        for write in profile.start_commands(self.rate_hz):
+            with _translate_errors(f"cannot send {write.description or 'a start command'}"):
+                await client.write_gatt_char(write.char_uuid, write.data, response=write.response)
+            if write.pause_after_s > 0:
+                await asyncio.sleep(write.pause_after_s)
+
+    async def _first_data(self, started_s: float, lost: asyncio.Event) -> bool:
+        """Wait for the first notification after ``started_s``; False: asked to stop first."""
+        while self._last_rx_s < started_s:
+            if lost.is_set():
+                raise SensorError(f"{self._who()} disconnected while starting")
+            if self._stopping:
+                return False
+            await asyncio.sleep(0.02)
+        return True
 
     async def _watch(self, lost: asyncio.Event) -> _End:
         """Wait until the link drops, goes silent, or we are asked to stop."""

@@ -21,7 +21,7 @@ import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +38,7 @@ from matplotlib.transforms import ScaledTranslation, Transform, blended_transfor
 
 from imu.errors import ConfigError
 from imu.results import PHASES, RepResult, SessionResult, SetResult
+from imu.vocabulary import FlagName
 
 __all__ = [
     "FORMATS",
@@ -81,7 +82,9 @@ _PHASE_SHORT = {
     "eccentric_s": "lowering",
     "bottom_pause_s": "bottom",
 }
-_FLAG_TEXT = {
+#: a flag name or an ignored movement's kind (keys of the texts below)
+_Name = TypeVar("_Name", bound=str)
+_FLAG_TEXT: dict[FlagName, str] = {
     "above_hip_line": "above hip line",
     "momentum": "momentum",
     "drop": "dropped",
@@ -648,7 +651,7 @@ def _table_rows(result: SessionResult) -> list[list[str]]:
     rows: list[list[str]] = []
     for s in result.sets:
         adherence = s.tempo_adherence_pct
-        wrapped = _wrap_items(_counts_items(s.flag_counts), 40, max_lines=3)
+        wrapped = _wrap_items(_counts_items(s.flag_counts, _FLAG_TEXT), 40, max_lines=3)
         if s.ignored:
             kinds = _counts_items(_ignored_counts(s), _IGNORED_TEXT)
             wrapped += _wrap_items([f"not counted: {kinds[0]}", *kinds[1:]], 40, max_lines=2)
@@ -730,8 +733,8 @@ def _notes_lines(result: SessionResult) -> list[str]:
         + (f"{st.target_tempo} ({_TEMPO_ORDER}, s)" if st.target_tempo else "none set"),
     ]
     if result.gaps:
-        total_s = sum(b - a for a, b, _ in result.gaps)
-        missing = sum(m for _, _, m in result.gaps)
+        total_s = sum(g.duration_s for g in result.gaps)
+        missing = sum(g.missing_samples for g in result.gaps)
         lines.append(
             f"Data gaps: {len(result.gaps)} ({missing} samples missing, {total_s:.1f} s in all)"
         )
@@ -801,7 +804,11 @@ def decimate(t: FloatArray, y: FloatArray, max_points: int) -> tuple[FloatArray,
 def _draw_gaps(
     ax: Axes, result: SessionResult, t0: float, t1: float, y_range: tuple[float, float] | None
 ) -> bool:
-    spans = [(max(a, t0), min(b, t1) - max(a, t0)) for a, b, _ in result.gaps if b > t0 and a < t1]
+    spans = [
+        (max(g.start_s, t0), min(g.end_s, t1) - max(g.start_s, t0))
+        for g in result.gaps
+        if g.end_s > t0 and g.start_s < t1
+    ]
     if not spans:
         return False
     if y_range is None:
@@ -1231,7 +1238,7 @@ def _angle_titles(fig: Figure, ax: Axes, result: SessionResult, s: SetResult) ->
         f"{_TEMPO_ORDER}"
     )
     if s.flag_counts:
-        sub += " · flags: " + _counts_text(s.flag_counts)
+        sub += " · flags: " + _counts_text(s.flag_counts, _FLAG_TEXT)
     if s.ignored:
         sub += " · not counted: " + _counts_text(_ignored_counts(s), _IGNORED_TEXT)
     ax.set_title(textwrap.fill(sub, 140), fontsize=10, color=_GREY, loc="left")
@@ -1309,9 +1316,9 @@ def _reference(result: SessionResult, s: SetResult) -> tuple[dict[str, float], s
     if tempo is not None:
         ref = {
             "concentric_s": tempo.concentric_s,
-            "top_hold_s": tempo.top_s,
+            "top_hold_s": tempo.top_hold_s,
             "eccentric_s": tempo.eccentric_s,
-            "bottom_pause_s": tempo.bottom_s,
+            "bottom_pause_s": tempo.bottom_pause_s,
         }
         return ref, f"target {tempo}", True
     ref = {}
@@ -1345,17 +1352,17 @@ def _off_tempo(
     return off
 
 
-def _flag_text(names: Iterable[str]) -> str:
+def _flag_text(names: Iterable[FlagName]) -> str:
     return ", ".join(_FLAG_TEXT.get(n, n.replace("_", " ")) for n in names)
 
 
-def _counts_items(counts: Mapping[str, int], names: Mapping[str, str] = _FLAG_TEXT) -> list[str]:
-    """``name ×n`` by falling count (flag names by default)."""
+def _counts_items(counts: Mapping[_Name, int], names: Mapping[_Name, str]) -> list[str]:
+    """``name ×n`` by falling count, each name in words."""
     items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return [f"{names.get(k, k.replace('_', ' '))} ×{v}" for k, v in items if v]
 
 
-def _counts_text(counts: Mapping[str, int], names: Mapping[str, str] = _FLAG_TEXT) -> str:
+def _counts_text(counts: Mapping[_Name, int], names: Mapping[_Name, str]) -> str:
     return ", ".join(_counts_items(counts, names))
 
 

@@ -9,6 +9,8 @@ rate's noise floor, each in a batch form and a streaming form that follow the sa
   the low-passed rate in the stillest seconds: per block of ``NOISE_BLOCK_S``, the median |Δ|;
   over the blocks, their ``NOISE_PERCENTILE``-th percentile. The running form keeps a histogram of
   the block medians.
+- :func:`measured_rate_hz` — a stream's sampling rate from its timestamps, 1 / median interval
+  (dropped packets and jitter do not move the median).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = [
     "CausalLowpass",
     "RunningNoiseFloor",
     "lowpass",
+    "measured_rate_hz",
     "noise_floor_dps",
 ]
 
@@ -40,6 +43,15 @@ _NOISE_MIN_BLOCKS = 5
 _NOISE_SIGMAS = 4.0
 #: histogram of block medians (running form): log-spaced bins from 1e-6 to 1e3 °/s
 _FLOOR_EDGES = np.logspace(-6.0, 3.0, 901)
+
+
+def measured_rate_hz(time_s: FloatArray) -> float:
+    """The sampling rate the timestamps show: 1 / their median interval, Hz (NaN for fewer than
+    two samples or a median interval that is not positive)."""
+    if time_s.shape[0] < 2:
+        return math.nan
+    step = float(np.median(np.diff(time_s)))
+    return 1.0 / step if step > 0 else math.nan
 
 
 def _fast_len(n: int) -> int:

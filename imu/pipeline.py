@@ -612,7 +612,7 @@ def analyze_recording(
         leg_length_source=leg.source,
         hip_line_offset_deg=main.angle.hip_line_offset_deg,
         shank_axis=main.angle.shank_axis,
-        gaps=tuple((g.start_s, g.end_s, g.missing_samples) for g in gaps),
+        gaps=tuple(gaps),
         notes=tuple(notes),
         extras={
             "movements": len(main.movements),

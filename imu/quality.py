@@ -25,6 +25,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from imu.dsp import measured_rate_hz
+
 __all__ = [
     "ACC_RANGES_G",
     "GYRO_RANGES_DPS",
@@ -240,7 +242,7 @@ def check_quality(
     for s in stretches:
         if s.kind == "flat" and s.samples == n:
             dead.append(s.channel)
-    measured = math.nan if n < 2 else float(1.0 / np.median(np.diff(time_s)))
+    measured = measured_rate_hz(time_s)
     declared: float | None
     try:
         declared = float(meta["sample_rate_hz"])
@@ -273,8 +275,7 @@ class QualityMonitor:
         self._gyro = np.concatenate((self._gyro, np.asarray(gyro_dps).reshape(-1, 3)))[-self._n :]
         found = dict.fromkeys(s.describe() for s in bad_stretches(self._t, self._acc, self._gyro))
         if self._t.shape[0] >= self._n:
-            step = float(np.median(np.diff(self._t)))  # lost packets do not move the median
-            measured = 1.0 / step if step > 0 else math.nan
+            measured = measured_rate_hz(self._t)
             if rate_mismatch(self.sampling_rate_hz, measured):
                 found[f"rate {measured:.4g} Hz, expected {self.sampling_rate_hz:g} Hz"] = None
         self.current = tuple(found)

@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from imu.dsp import measured_rate_hz
 from imu.errors import RecordingError, os_reason
 
 __all__ = [
@@ -57,11 +58,16 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Gap:
-    """A stretch where samples are missing: ``[start_s, end_s)`` between two received samples."""
+    """A stretch where samples are missing: ``[start_s, end_s)`` between two received samples.
+
+    The one gap type: found in a recording (:func:`find_gaps`), reported by a live link
+    (:class:`imu.ble.LinkStatus`), written to ``events.jsonl`` and to ``summary.json``."""
 
     start_s: float  #: time of the last sample before the gap, s
     end_s: float  #: time of the first sample after the gap, s
     missing_samples: int  #: estimated number of samples lost at the nominal rate
+    #: a live link dropped and came back (True); else samples or notifications were lost
+    reconnect: bool = False
 
     @property
     def duration_s(self) -> float:
@@ -105,7 +111,7 @@ class Recording:
         """Nominal rate: the ``sample_rate_hz`` metadata if present and within 25 % of the
         timestamps' own rate (1 / median interval), else the timestamps' rate. Computed once
         (the arrays are read-only)."""
-        measured = math.nan if len(self) < 2 else float(1.0 / np.median(np.diff(self.time_s)))
+        measured = measured_rate_hz(self.time_s)
         declared = self.metadata.get("sample_rate_hz")
         if declared is not None:
             try:

@@ -17,10 +17,11 @@ import pandas as pd
 
 from imu.corrections import AppliedCorrection
 from imu.exercise import ExerciseChoice
+from imu.recording import Gap
 from imu.settings import Settings
+from imu.vocabulary import FlagName
 
 __all__ = [
-    "FLAG_NAMES",
     "AngleTrace",
     "Flag",
     "IgnoredMovement",
@@ -32,11 +33,23 @@ __all__ = [
 ]
 
 SCHEMA = "imu-summary/1"
-#: every flag the analysis raises (documented in the README's flag table)
-FLAG_NAMES = ("above_hip_line", "momentum", "drop", "no_hold", "partial", "rest_at_bottom")
 PHASES = ("concentric_s", "top_hold_s", "eccentric_s", "bottom_pause_s")
 #: where a rep comes from: found by the analysis, or added by a labels file (:mod:`imu.corrections`)
 RepSource = Literal["detected", "added"]
+#: the numeric columns of :meth:`SessionResult.to_frame`, each a :class:`RepResult` attribute
+_REP_NUMBERS = (
+    "start_s",
+    "top_start_s",
+    "top_end_s",
+    "end_s",
+    *PHASES,
+    "peak_angle_deg",
+    "min_angle_deg",
+    "rom_deg",
+    "peak_velocity_dps",
+    "peak_lowering_velocity_dps",
+    "foot_height_cm",
+)
 
 
 def _num(value: float | None, digits: int = 3) -> float | None:
@@ -49,7 +62,7 @@ def _num(value: float | None, digits: int = 3) -> float | None:
 class Flag:
     """A form flag on one rep, with the evidence that raised it."""
 
-    name: str  #: snake_case, e.g. ``momentum``
+    name: FlagName  #: snake_case, e.g. ``momentum``
     evidence: str  #: one human sentence, e.g. "coasted the last 31° after a 240 °/s burst"
     value: float | None = None  #: the measured quantity behind the flag
     unit: str = ""  #: its unit, e.g. ``deg``
@@ -110,7 +123,7 @@ class RepResult:
         return self.end_s - self.start_s
 
     @property
-    def flag_names(self) -> tuple[str, ...]:
+    def flag_names(self) -> tuple[FlagName, ...]:
         return tuple(f.name for f in self.flags)
 
     def to_dict(self) -> dict[str, Any]:
@@ -202,7 +215,7 @@ class SetResult:
     tempo: str  #: median eccentric-bottom-concentric-top, whole seconds, e.g. ``3-0-2-1``
     phase_stats: Mapping[str, PhaseStats]  #: keyed by ``concentric_s`` etc.
     time_under_tension_s: float  #: sum of concentric + hold + eccentric over the set
-    flag_counts: Mapping[str, int]
+    flag_counts: Mapping[FlagName, int]
     #: drop of peak lifting velocity from the first reps to the last, % (positive = slower)
     velocity_loss_pct: float
     #: drop of range of motion from the first reps to the last, ° (positive = shorter)
@@ -265,7 +278,7 @@ class SessionResult:
     leg_length_source: str  #: ``option``, ``estimated`` or ``default``
     hip_line_offset_deg: float  #: hip line elevation used, °
     shank_axis: str  #: the axis used, e.g. ``+x``
-    gaps: tuple[tuple[float, float, int], ...] = ()  #: (start_s, end_s, missing samples)
+    gaps: tuple[Gap, ...] = ()  #: stretches of missing samples in the recording
     notes: tuple[str, ...] = ()  #: things the user should know (estimates, gaps, …)
     extras: Mapping[str, Any] = field(default_factory=dict)
     #: the recording's ``# key: value`` metadata lines (``leg``, ``started_at``, …)
@@ -298,8 +311,12 @@ class SessionResult:
             "tolerance_deg": self.settings.tolerance_deg,
             "shank_axis": self.shank_axis,
             "gaps": [
-                {"start_s": _num(a), "end_s": _num(b), "missing_samples": n}
-                for a, b, n in self.gaps
+                {
+                    "start_s": _num(g.start_s),
+                    "end_s": _num(g.end_s),
+                    "missing_samples": g.missing_samples,
+                }
+                for g in self.gaps
             ],
             "notes": list(self.notes),
             "labels_file": self.labels_file,
@@ -308,39 +325,22 @@ class SessionResult:
         }
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per rep, indexed by (set, rep); phase columns in seconds."""
+        """One row per rep, indexed by (set, rep); phase columns in seconds. The values are the
+        analysis's own, unrounded (``summary.json`` rounds them for reading); a missing value
+        (the last rep's bottom pause) is NaN."""
         rows = []
         for s in self.sets:
             for r in s.reps:
-                d = r.to_dict()
-                d.pop("flag_evidence")
-                d.pop("tempo_error_s")
-                d.pop("measured")
-                d["flags"] = ";".join(r.flag_names)
-                d["set"] = s.index
-                d["rep"] = d.pop("index")
-                rows.append(d)
-        columns = [
-            "set",
-            "rep",
-            "start_s",
-            "top_start_s",
-            "top_end_s",
-            "end_s",
-            "concentric_s",
-            "top_hold_s",
-            "eccentric_s",
-            "bottom_pause_s",
-            "peak_angle_deg",
-            "min_angle_deg",
-            "rom_deg",
-            "peak_velocity_dps",
-            "peak_lowering_velocity_dps",
-            "foot_height_cm",
-            "flags",
-            "on_tempo",
-            "source",
-        ]
+                shown = r.to_dict()  # None where summary.json says null (a rep added unmeasured)
+                row: dict[str, Any] = {"set": s.index, "rep": r.index}
+                for name in _REP_NUMBERS:
+                    value = getattr(r, name)
+                    row[name] = math.nan if value is None or shown[name] is None else float(value)
+                row["flags"] = ";".join(r.flag_names)
+                row["on_tempo"] = r.on_tempo
+                row["source"] = r.source
+                rows.append(row)
+        columns = ["set", "rep", *_REP_NUMBERS, "flags", "on_tempo", "source"]
         frame = pd.DataFrame(rows, columns=columns)
         return frame.set_index(["set", "rep"])
 

@@ -38,18 +38,20 @@ SHANK_AXES = ("auto", "+x", "-x", "+y", "-y", "+z", "-z")
 
 @dataclass(frozen=True)
 class Tempo:
-    """A four-phase tempo in coaching order: eccentric–bottom–concentric–top, seconds each."""
+    """A four-phase tempo in coaching order: eccentric–bottom–concentric–top, seconds each.
 
-    eccentric_s: float
-    bottom_s: float
-    concentric_s: float
-    top_s: float
+    The fields are named as the rep phases they time (:class:`imu.results.RepResult`)."""
+
+    eccentric_s: float  #: lowering, s
+    bottom_pause_s: float  #: at the bottom between reps, s
+    concentric_s: float  #: lifting, s
+    top_hold_s: float  #: held at the top, s
 
     def __str__(self) -> str:
         return "-".join(_fmt_s(v) for v in self.as_tuple())
 
     def as_tuple(self) -> tuple[float, float, float, float]:
-        return (self.eccentric_s, self.bottom_s, self.concentric_s, self.top_s)
+        return (self.eccentric_s, self.bottom_pause_s, self.concentric_s, self.top_hold_s)
 
 
 def _fmt_s(value: float) -> str:

@@ -52,10 +52,10 @@ def tempo_errors(rep: RepResult, target: Tempo) -> dict[str, float]:
     errors = {
         "eccentric_s": rep.eccentric_s - target.eccentric_s,
         "concentric_s": rep.concentric_s - target.concentric_s,
-        "top_hold_s": rep.top_hold_s - target.top_s,
+        "top_hold_s": rep.top_hold_s - target.top_hold_s,
     }
     if rep.bottom_pause_s is not None:
-        errors["bottom_pause_s"] = rep.bottom_pause_s - target.bottom_s
+        errors["bottom_pause_s"] = rep.bottom_pause_s - target.bottom_pause_s
     return errors
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from imu.recording import Gap
 from imu.results import (
     AngleTrace,
     Flag,
@@ -258,9 +259,9 @@ def make_session(
             if target is not None:
                 goal = {
                     "concentric_s": target.concentric_s,
-                    "top_hold_s": target.top_s,
+                    "top_hold_s": target.top_hold_s,
                     "eccentric_s": target.eccentric_s,
-                    "bottom_pause_s": target.bottom_s,
+                    "bottom_pause_s": target.bottom_pause_s,
                 }
                 tempo_error = {k: v - goal[k] for k, v in actual.items() if v is not None}
                 on_tempo = all(abs(e) <= settings.tempo_tolerance_s for e in tempo_error.values())
@@ -318,7 +319,7 @@ def make_session(
         leg_length_source="estimated",
         hip_line_offset_deg=0.0,
         shank_axis="+x",
-        gaps=((95.0, 95.4, 40),) if specs else (),
+        gaps=(Gap(95.0, 95.4, 40),) if specs else (),
         notes=notes,
     )
 

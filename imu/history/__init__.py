@@ -86,7 +86,7 @@ def session_from_result(
             velocity_loss_pct=s.velocity_loss_pct,
             rom_loss_deg=s.rom_loss_deg,
             tempo_adherence_pct=s.tempo_adherence_pct,
-            flag_counts=dict(s.flag_counts),
+            flag_counts=dict[str, int](s.flag_counts.items()),
             reps=tuple(
                 StoredRep(
                     index=r.index,

@@ -19,7 +19,7 @@ from imu.history.fit import (
     strength_activity,
 )
 from imu.history.store import HistoryStore, SessionRow
-from imu.results import FLAG_NAMES
+from imu.vocabulary import FLAG_NAMES
 
 __all__ = [
     "EXERCISE_CATEGORY",

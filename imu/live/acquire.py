@@ -46,7 +46,6 @@ from imu.ble import (
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_RECONNECT_TIMEOUT_S,
     FoundDevice,
-    LinkGap,
     LinkState,
     LinkStats,
     LinkStatus,
@@ -57,21 +56,22 @@ from imu.live.audio import Cues
 from imu.live.detector import LiveEvent
 from imu.live.session import LiveSession, SourceStatus
 from imu.live.view import LiveState, LiveView
-from imu.recording import Recording, RecordingWriter
+from imu.recording import Gap, Recording, RecordingWriter
 from imu.sensors.base import Decoder, SampleBlock, SensorProfile
 from imu.settings import Settings
+from imu.vocabulary import Connection
 
 if TYPE_CHECKING:
     from imu.simulate import Setup
 
 __all__ = [
     "BleSource",
-    "GapEvent",
     "LiveRecorder",
     "RecordOutcome",
     "SampleSource",
     "VirtualSource",
     "connection_of",
+    "gap_event",
     "simulated_session",
 ]
 
@@ -80,9 +80,9 @@ StatusCallback = Callable[[LinkStatus], None]
 log = logging.getLogger(__name__)
 
 #: LinkState → :attr:`imu.live.view.LiveState.connection` (None: keep the current one)
-_CONNECTION: dict[LinkState, str | None] = {
-    LinkState.CONNECTING: "scanning",
-    LinkState.CONNECTED: "connecting",
+_CONNECTION: dict[LinkState, Connection | None] = {
+    LinkState.SEARCHING: "searching",
+    LinkState.CONFIGURING: "connecting",
     LinkState.STREAMING: "connected",
     LinkState.GAP: None,
     LinkState.DISCONNECTED: "disconnected",
@@ -92,7 +92,7 @@ _CONNECTION: dict[LinkState, str | None] = {
 }
 
 
-def connection_of(state: LinkState) -> str | None:
+def connection_of(state: LinkState) -> Connection | None:
     """The live view's connection word for a link state (``None``: unchanged)."""
     return _CONNECTION[state]
 
@@ -269,7 +269,7 @@ class VirtualSource:
     async def __aenter__(self) -> VirtualSource:
         profile = self.profile
         assert profile is not None
-        self._emit(LinkState.CONNECTING, "starting the virtual sensor")
+        self._emit(LinkState.SEARCHING, "starting the virtual sensor")
         rec = self.recording
         spn = max(1, self.samples_per_notification)
         payloads = profile.encode_notifications(
@@ -284,7 +284,7 @@ class VirtualSource:
         self._decoder = profile.new_decoder(self.rate_hz)
         for uuid, value in profile.read_values(self.rate_hz).items():
             self._decoder.configure(uuid, value)
-        self._emit(LinkState.CONNECTED, f"virtual {profile.key} sensor; configuring")
+        self._emit(LinkState.CONFIGURING, f"virtual {profile.key} sensor; configuring")
         self._emit(LinkState.STREAMING, f"streaming from the virtual sensor at {self.rate_hz:g} Hz")
         return self
 
@@ -369,23 +369,17 @@ def simulated_session(
 # The recording loop
 
 
-@dataclass(frozen=True)
-class GapEvent:
-    """A stretch of missing samples, as written to ``events.jsonl``."""
-
-    t_s: float  #: recording time when the gap became known (its first sample after), s
-    start_s: float | None  #: last sample before the gap, s
-    end_s: float  #: first sample after the gap, s
-    missing_samples: int
-    reconnect: bool  #: the link dropped (True) or notifications were lost (False)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"event": "gap", "t_s": round(self.t_s, 6)}
-        out["start_s"] = None if self.start_s is None else round(self.start_s, 6)
-        out["end_s"] = round(self.end_s, 6)
-        out["missing_samples"] = self.missing_samples
-        out["reconnect"] = self.reconnect
-        return out
+def gap_event(gap: Gap) -> dict[str, Any]:
+    """A gap as a line of ``events.jsonl``: it fires (``t_s``) when its first sample after
+    arrives."""
+    return {
+        "event": "gap",
+        "t_s": round(gap.end_s, 6),
+        "start_s": round(gap.start_s, 6),
+        "end_s": round(gap.end_s, 6),
+        "missing_samples": gap.missing_samples,
+        "reconnect": gap.reconnect,
+    }
 
 
 @dataclass
@@ -396,7 +390,7 @@ class RecordOutcome:
     rows: int = 0
     first_time_s: float | None = None
     last_time_s: float | None = None
-    gaps: list[GapEvent] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
     events_written: int = 0
     event_counts: dict[str, int] = field(default_factory=dict)
     stats: LinkStats | None = None
@@ -455,7 +449,7 @@ class LiveRecorder:
         self.session: LiveSession | None = None
         self.outcome = RecordOutcome()
         self._writer: RecordingWriter | None = None
-        self._pending_gaps: list[LinkGap] = []
+        self._pending_gaps: list[Gap] = []
         self._status = SourceStatus(connection="disconnected", output_path=str(self.csv_path))
         self._stop = asyncio.Event()
         self._stop_task: asyncio.Task[None] | None = None
@@ -611,9 +605,8 @@ class LiveRecorder:
         outcome.last_time_s = float(block.time_s[-1])
         session = self._session()
         for gap in self._pending_gaps:
-            event = GapEvent(gap.end_s, gap.start_s, gap.end_s, gap.missing_samples, gap.reconnect)
-            outcome.gaps.append(event)
-            session.note(event.to_dict())
+            outcome.gaps.append(gap)
+            session.note(gap_event(gap))
         self._pending_gaps.clear()
         self._live(lambda: session.feed(block.time_s, block.acc_g, block.gyro_dps))
         if (
@@ -647,7 +640,7 @@ class LiveRecorder:
         self._update_status(status.stats, connection=connection, message=status.message)
 
     def _update_status(
-        self, stats: LinkStats, *, connection: str | None = None, message: str = ""
+        self, stats: LinkStats, *, connection: Connection | None = None, message: str = ""
     ) -> None:
         device = self.source.device
         profile = self.source.profile

@@ -46,6 +46,7 @@ import numpy as np
 
 from imu.errors import ConfigError
 from imu.settings import Tempo
+from imu.vocabulary import Connection, FlagName
 
 __all__ = [
     "METRONOME_PHASES",
@@ -100,7 +101,7 @@ class Cue:
 
 
 #: spoken text of each warning kind (unknown kinds are spoken with spaces for underscores)
-WARNING_TEXT: Final[dict[str, str]] = {
+WARNING_TEXT: Final[dict[FlagName, str]] = {
     "above_hip_line": "Too high",
     "momentum": "No swinging",
     "drop": "Lower slowly",
@@ -109,8 +110,8 @@ WARNING_TEXT: Final[dict[str, str]] = {
     "rest_at_bottom": "Keep going",
 }
 
-CONNECTION_TEXT: Final[dict[str, str]] = {
-    "scanning": "Looking for the sensor",
+CONNECTION_TEXT: Final[dict[Connection, str]] = {
+    "searching": "Looking for the sensor",
     "connecting": "Connecting",
     "connected": "Sensor connected",
     "reconnecting": "Sensor lost, reconnecting",
@@ -169,8 +170,8 @@ class Cues:
         self.sink: Sink = NullSink() if sink is None else sink
         #: the same warning kind within this much recording time is not repeated, s (0 = always)
         self.warning_repeat_s = warning_repeat_s
-        self._last_warning_s: dict[str, float] = {}
-        self._connection: str | None = None
+        self._last_warning_s: dict[FlagName, float] = {}
+        self._connection: Connection | None = None
 
     def _emit(self, cue: Cue) -> Cue:
         self.sink.emit(cue)
@@ -193,7 +194,7 @@ class Cues:
         text = "That one didn't count" + ("" if count is None else f", {int(count)}")
         return self._emit(_cue(t_s, "rep_cancelled", text, name=kind, tone="rep_cancelled"))
 
-    def warning(self, kind: str, *, t_s: float) -> Cue | None:
+    def warning(self, kind: FlagName, *, t_s: float) -> Cue | None:
         """A form warning: ``above_hip_line``, ``momentum``, ``drop``, ``no_hold``, …"""
         last = self._last_warning_s.get(kind)
         if last is not None and self.warning_repeat_s > 0 and t_s - last < self.warning_repeat_s:
@@ -214,7 +215,7 @@ class Cues:
             words.append("Tempo " + " ".join(tempo_text.replace(":", "-").split("-")) + ".")
         return self._emit(_cue(t_s, "set_end", " ".join(words), name=str(n), tone="set_end"))
 
-    def connection(self, state: str, *, t_s: float) -> Cue | None:
+    def connection(self, state: Connection, *, t_s: float) -> Cue | None:
         """Sensor connection state; only changes are announced."""
         if state == self._connection:
             return None
@@ -296,9 +297,9 @@ class Metronome:
         t = self.tempo
         phases = (
             ("lift", t.concentric_s),
-            ("top", t.top_s),
+            ("top", t.top_hold_s),
             ("lower", t.eccentric_s),
-            ("bottom", t.bottom_s),
+            ("bottom", t.bottom_pause_s),
         )
         out: list[tuple[float, str]] = []
         start = 0.0

@@ -33,8 +33,9 @@ import numpy.typing as npt
 from imu.live.audio import Cues, Metronome
 from imu.live.detector import LiveDetector, LiveEvent
 from imu.live.view import LiveState, LiveView, PhaseTimes, WarningNote
-from imu.recording import Recording
+from imu.recording import Recording, find_gaps
 from imu.settings import Settings
+from imu.vocabulary import Connection, is_warning
 
 __all__ = ["Block", "BlockSource", "LiveSession", "SourceStatus", "replay_blocks"]
 
@@ -43,8 +44,6 @@ FloatArray = npt.NDArray[np.float64]
 Block = tuple[FloatArray, FloatArray, FloatArray]
 BlockSource = Iterable[Block] | AsyncIterable[Block]
 
-#: warnings spoken and shown
-WARNING_EVENTS = frozenset({"above_hip_line", "momentum", "drop", "no_hold", "partial"})
 #: the view keeps this many recent warnings
 _MAX_WARNINGS = 20
 #: the measured sample rate is averaged over this much recording time, s
@@ -55,7 +54,7 @@ _RATE_WINDOW_S = 5.0
 class SourceStatus:
     """What a source knows beyond the samples (a BLE link; a replay is always ``replay``)."""
 
-    connection: str = "replay"  #: as :attr:`imu.live.view.LiveState.connection`
+    connection: Connection = "replay"  #: as :attr:`imu.live.view.LiveState.connection`
     device: str = ""
     profile: str = ""
     samples_lost: int = 0  #: lost samples the source counted (sequence numbers), if it can
@@ -106,7 +105,6 @@ class LiveSession:
         self._withdrawals: tuple[tuple[int, str, int], ...] = ()  # those of the last block
         self._recent: deque[tuple[float, int]] = deque()  # (last time of a block, its samples)
         self._lost = 0
-        self._period = 1.0 / self.sampling_rate_hz
         self._last_t: float | None = None
         self._t0: float | None = None
         self._finished = False
@@ -189,11 +187,8 @@ class LiveSession:
 
     def _count_samples(self, t: FloatArray) -> None:
         joined = t if self._last_t is None else np.concatenate(([self._last_t], t))
-        if joined.shape[0] > 1:
-            dt = np.diff(joined)
-            gaps = dt > 1.5 * self._period
-            if gaps.any():
-                self._lost += int(np.sum(np.rint(dt[gaps] / self._period) - 1))
+        gaps = find_gaps(joined, sampling_rate_hz=self.sampling_rate_hz)
+        self._lost += sum(g.missing_samples for g in gaps)
         if self._t0 is None:
             self._t0 = float(t[0])
         self._last_t = float(t[-1])
@@ -222,7 +217,7 @@ class LiveSession:
             if self._file is not None:
                 self._file.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
                 self.events_written += 1
-            if e.event in WARNING_EVENTS:
+            if is_warning(e.event):
                 self._warnings.append(WarningNote(e.t_s, e.event, _warning_detail(e)))
             self._speak(e)
         if events and self._file is not None:
@@ -293,7 +288,7 @@ def _cue(cues: Cues, e: LiveEvent) -> None:
         cues.rep(e.rep_index, t_s=e.t_s, late=bool(e.late))
     elif e.event == "rep_cancelled":
         cues.rep_cancelled(e.rep_count, t_s=e.t_s, kind=e.kind or "")
-    elif e.event in WARNING_EVENTS:
+    elif is_warning(e.event):
         cues.warning(e.event, t_s=e.t_s)
     elif e.event == "set_end":
         cues.set_end(e.rep_count or 0, e.tempo, t_s=e.t_s, set_index=e.set_index)

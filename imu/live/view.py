@@ -27,6 +27,7 @@ from rich.text import Text
 
 from imu.results import RepResult
 from imu.settings import Tempo
+from imu.vocabulary import Connection, FlagName
 
 __all__ = [
     "GAUGE_MAX_DEG",
@@ -75,7 +76,7 @@ class WarningNote:
     """A warning shown in the list, at the recording time it fired."""
 
     t_s: float  #: recording time, s
-    kind: str  #: ``above_hip_line``, ``momentum``, ``drop``, …
+    kind: FlagName  #: ``above_hip_line``, ``momentum``, ``drop``, …
     detail: str = ""  #: e.g. "+8.4°" or "coasted 31°"
 
 
@@ -83,8 +84,7 @@ class WarningNote:
 class LiveState:
     """Everything the live view shows, as one immutable snapshot."""
 
-    #: ``scanning``, ``connecting``, ``connected``, ``reconnecting``, ``disconnected``, ``replay``
-    connection: str = "disconnected"
+    connection: Connection = "disconnected"  #: see :data:`imu.vocabulary.Connection`
     device: str = ""  #: sensor name or address
     profile: str = ""  #: sensor profile (decoder) name
     exercise: str = "reverse-hyper"
@@ -131,16 +131,16 @@ class LiveState:
 # Pieces
 
 
-_CONNECTION_STYLE: Final[dict[str, str]] = {
+_CONNECTION_STYLE: Final[dict[Connection, str]] = {
     "connected": GREEN,
     "replay": GREEN,
-    "scanning": AMBER,
+    "searching": AMBER,
     "connecting": AMBER,
     "reconnecting": AMBER,
     "disconnected": RED,
 }
 
-_WARNING_LABEL: Final[dict[str, str]] = {
+_WARNING_LABEL: Final[dict[FlagName, str]] = {
     "above_hip_line": "above hip line",
     "momentum": "momentum / swinging",
     "drop": "dropped, not lowered",
@@ -148,7 +148,7 @@ _WARNING_LABEL: Final[dict[str, str]] = {
     "partial": "partial rep",
     "rest_at_bottom": "rested at the bottom",
 }
-_SERIOUS: Final = frozenset({"above_hip_line", "momentum", "drop"})
+_SERIOUS: Final[frozenset[FlagName]] = frozenset({"above_hip_line", "momentum", "drop"})
 
 
 def _fmt_time(seconds: float) -> str:
@@ -386,9 +386,9 @@ def _phase_panel(state: LiveState) -> Panel:
     rep = state.last_rep
     rows: Iterable[tuple[str, float | None, float | None]] = (
         ("lift", rep.concentric_s if rep else None, tempo.concentric_s if tempo else None),
-        ("top hold", rep.top_hold_s if rep else None, tempo.top_s if tempo else None),
+        ("top hold", rep.top_hold_s if rep else None, tempo.top_hold_s if tempo else None),
         ("lower", rep.eccentric_s if rep else None, tempo.eccentric_s if tempo else None),
-        ("bottom", rep.bottom_pause_s if rep else None, tempo.bottom_s if tempo else None),
+        ("bottom", rep.bottom_pause_s if rep else None, tempo.bottom_pause_s if tempo else None),
     )
     for label, actual, target in rows:
         actual_ok = actual is not None and math.isfinite(actual)
@@ -413,7 +413,7 @@ def _phase_panel(state: LiveState) -> Panel:
     return Panel(Group(*parts), title=title, title_align="left")
 
 
-def _warning_label(kind: str) -> str:
+def _warning_label(kind: FlagName) -> str:
     return _WARNING_LABEL.get(kind, kind.replace("_", " "))
 
 

@@ -29,7 +29,7 @@ import math
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -37,10 +37,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from imu.ble import FoundDevice, LinkGap, LinkState, LinkStats, LinkStatus
+from imu.ble import FoundDevice, LinkState, LinkStats, LinkStatus
+from imu.dsp import measured_rate_hz
 from imu.errors import SensorError
 from imu.phone import phyphox, sensorlogger
 from imu.phone.streams import Convention, StreamKind, merge_onto
+from imu.recording import Gap, find_gaps
 from imu.sensors.base import SampleBlock, SensorProfile
 
 __all__ = [
@@ -63,8 +65,6 @@ DEFAULT_REORDER_S = 1.5
 DEFAULT_QUIET_S = 3.0
 #: samples before the rate is known (the first ones are held until it is)
 _RATE_SAMPLES = 20
-#: a jump of more than this many periods between released samples is a gap
-_GAP_PERIODS = 1.5
 
 
 @dataclass
@@ -141,7 +141,7 @@ class StreamMerger:
         self.stats = MergerStats()
         self.rate_hz: float | None = None
         self.t0: float | None = None
-        self.gaps: list[LinkGap] = []
+        self.gaps: list[Gap] = []
         self._bufs: dict[StreamKind, _Buffer] = {}
         self._released_to = -math.inf  # gyroscope time of the last released sample
         self._last_out: float | None = None
@@ -173,8 +173,8 @@ class StreamMerger:
         if self.rate_hz is None:
             if g_t.shape[0] < _RATE_SAMPLES and not final:
                 return None
-            step = float(np.median(np.diff(g_t))) if g_t.shape[0] > 1 else 0.01
-            self.rate_hz = 1.0 / step if step > 0 else 100.0
+            measured = measured_rate_hz(g_t)
+            self.rate_hz = measured if math.isfinite(measured) else 100.0
             self.t0 = float(g_t[0])
         frontier = math.inf if final else min(self._bufs[k].latest for k in needed) - self.reorder_s
         sel = g_t <= frontier
@@ -183,7 +183,8 @@ class StreamMerger:
         t, w = g_t[sel], g_v[sel]
         acc_t, acc_v = self._specific_force()
         period = 1.0 / float(self.rate_hz)
-        acc_period = float(np.median(np.diff(acc_t))) if acc_t.shape[0] > 1 else period
+        acc_rate = measured_rate_hz(acc_t)
+        acc_period = 1.0 / acc_rate if math.isfinite(acc_rate) else period
         values, has, _ = merge_onto(
             t, acc_t, acc_v, max_gap_s=self.max_interp_periods * max(acc_period, period)
         )
@@ -216,12 +217,7 @@ class StreamMerger:
 
     def _note_gaps(self, time_s: FloatArray, period: float) -> None:
         joined = time_s if self._last_out is None else np.concatenate(([self._last_out], time_s))
-        dt = np.diff(joined)
-        for i in np.flatnonzero(dt > _GAP_PERIODS * period):
-            missing = round(float(dt[i]) / period) - 1
-            self.gaps.append(
-                LinkGap(float(joined[i]), float(joined[i + 1]), max(missing, 1), False)
-            )
+        self.gaps.extend(find_gaps(joined, sampling_rate_hz=1.0 / period))
         self._last_out = float(time_s[-1])
 
 
@@ -286,7 +282,7 @@ class _PhoneSourceBase:
             last_error=self.last_error,
         )
 
-    def _emit(self, state: LinkState, message: str, gap: LinkGap | None = None) -> None:
+    def _emit(self, state: LinkState, message: str, gap: Gap | None = None) -> None:
         if self._on_status is not None:
             self._on_status(LinkStatus(state, message, self.device, self.stats, gap=gap))
 
@@ -371,7 +367,7 @@ class _PhoneSourceBase:
         if block is not None:
             yield block
 
-    def _take_gaps(self) -> list[LinkGap]:
+    def _take_gaps(self) -> list[Gap]:
         new = self.merger.gaps[self._gaps_seen :]
         self._gaps_seen = len(self.merger.gaps)
         return new
@@ -468,7 +464,7 @@ class SensorLoggerSource(_PhoneSourceBase):
             self.port = int(addresses[0][1]) if addresses else 0
             self.device = FoundDevice(f"{self.host}:{self.port}", "Sensor Logger", 0, ())
         self._runner = runner
-        self._emit(LinkState.CONNECTING, f"waiting for Sensor Logger: push URL {self.urls()[0]}")
+        self._emit(LinkState.SEARCHING, f"waiting for Sensor Logger: push URL {self.urls()[0]}")
         await self._started()
         return self
 
@@ -491,42 +487,55 @@ class SensorLoggerSource(_PhoneSourceBase):
 
         self._requests += 1
         try:
-            if not secrets.compare_digest(str(request.match_info.get("token", "")), self.token):
-                self._reject("a request without this session's token")
-                return web.Response(status=403, text="wrong token\n")
-            if (request.content_length or 0) > self.max_body_bytes:
-                self._reject(
-                    f"a body of {request.content_length} bytes (limit {self.max_body_bytes})"
-                )
-                return web.Response(status=413, text="body too large\n")
+            refused = self._refusal(request)
+            if refused is not None:
+                return refused
             try:
                 raw = await request.read()
             except web.HTTPRequestEntityTooLarge:
                 self._reject(f"a body over {self.max_body_bytes} bytes")
                 return web.Response(status=413, text="body too large\n")
-            try:
-                body = json.loads(raw)
-                _message, session, batch, unknown = sensorlogger.push_records(body)
-            except (ValueError, UnicodeDecodeError) as exc:
-                self._reject(f"a malformed batch ({str(exc)[:80]})")
-                return web.Response(status=400, text="malformed batch\n")
-            if not batch:
-                self._reject(f"a batch with no motion sensor ({unknown} other readings)")
-                return web.Response(status=422, text="no accelerometer, gravity or gyroscope\n")
-            if self.session_id is None:
-                self.session_id = session
-            elif session != self.session_id:
-                self._reject(f"a batch of another recording (session {session[:12]})")
-                return web.Response(status=409, text="another session\n")
-            for kind, (t_ns, xyz) in batch.items():
-                if self._t0_ns is None:
-                    self._t0_ns = int(t_ns.min())
-                self.merger.add(kind, (t_ns - self._t0_ns).astype(np.float64) / 1e9, xyz)
-            self._data_arrived()
-            return web.Response(status=200, text="ok\n")
+            return self._take_batch(raw)
         except Exception as exc:  # never crash the recording on a request
             self._reject(f"an internal error on a request ({type(exc).__name__})")
             return web.Response(status=500, text="error\n")
+
+    def _refusal(self, request: Any) -> Any:
+        """The answer to a request refused before its body is read (None: read it)."""
+        from aiohttp import web
+
+        if not secrets.compare_digest(str(request.match_info.get("token", "")), self.token):
+            self._reject("a request without this session's token")
+            return web.Response(status=403, text="wrong token\n")
+        if (request.content_length or 0) > self.max_body_bytes:
+            self._reject(f"a body of {request.content_length} bytes (limit {self.max_body_bytes})")
+            return web.Response(status=413, text="body too large\n")
+        return None
+
+    def _take_batch(self, raw: bytes) -> Any:
+        """Parse one batch, hand its samples to the merger; the answer to the request."""
+        from aiohttp import web
+
+        try:
+            body = json.loads(raw)
+            _message, session, batch, unknown = sensorlogger.push_records(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            self._reject(f"a malformed batch ({str(exc)[:80]})")
+            return web.Response(status=400, text="malformed batch\n")
+        if not batch:
+            self._reject(f"a batch with no motion sensor ({unknown} other readings)")
+            return web.Response(status=422, text="no accelerometer, gravity or gyroscope\n")
+        if self.session_id is None:
+            self.session_id = session
+        elif session != self.session_id:
+            self._reject(f"a batch of another recording (session {session[:12]})")
+            return web.Response(status=409, text="another session\n")
+        for kind, (t_ns, xyz) in batch.items():
+            if self._t0_ns is None:
+                self._t0_ns = int(t_ns.min())
+            self.merger.add(kind, (t_ns - self._t0_ns).astype(np.float64) / 1e9, xyz)
+        self._data_arrived()
+        return web.Response(status=200, text="ok\n")
 
 
 def lan_addresses() -> list[str]:
@@ -593,7 +602,7 @@ class PhyphoxSource(_PhoneSourceBase):
         self._client = aiohttp.ClientSession(
             timeout=timeout, connector=aiohttp.TCPConnector(force_close=True)
         )
-        self._emit(LinkState.CONNECTING, f"connecting to phyphox at {self.url}")
+        self._emit(LinkState.SEARCHING, f"connecting to phyphox at {self.url}")
         self._poller = asyncio.create_task(self._poll(), name="imu-phyphox-poll")
         await self._started()
         return self
@@ -632,6 +641,34 @@ class PhyphoxSource(_PhoneSourceBase):
                 "the running experiment lacks the accelerometer (with g) or the gyroscope"
             )
 
+    def _query(self) -> str:
+        """The ``/get`` query: each buffer in full the first time, then what is newer."""
+        query = []
+        for names in self._buffers.values():
+            since = self._since.get(names["t"])
+            after = "full" if since is None else repr(since)
+            ref = "" if since is None else f"|{names['t']}"
+            query.append(f"{names['t']}={after}")
+            query += [f"{names[a]}={after}{ref}" for a in ("x", "y", "z")]
+        return "&".join(query)
+
+    def _take_poll(self, values: Mapping[str, Any]) -> bool:
+        """Hand one poll's finite samples to the merger; whether any arrived."""
+        got = False
+        for kind, names in self._buffers.items():
+            t = np.asarray(values.get(names["t"], []), dtype=np.float64)
+            cols = [np.asarray(values.get(names[a], []), dtype=np.float64) for a in "xyz"]
+            n = min(t.shape[0], *(c.shape[0] for c in cols))
+            if n == 0:
+                continue
+            xyz = np.column_stack([c[:n] for c in cols])
+            ok = np.isfinite(t[:n]) & np.all(np.isfinite(xyz), axis=1)
+            if ok.any():
+                self.merger.add(kind, t[:n][ok], xyz[ok])  # type: ignore[arg-type]
+                self._since[names["t"]] = float(np.max(t[:n][ok]))
+                got = True
+        return got
+
     async def _poll(self) -> None:
         """Poll until stopped; every failure is counted, none ends the loop."""
         started = False
@@ -640,32 +677,12 @@ class PhyphoxSource(_PhoneSourceBase):
             try:
                 if not self._buffers:
                     await self._configure()
-                query = []
-                for names in self._buffers.values():
-                    since = self._since.get(names["t"])
-                    after = "full" if since is None else repr(since)
-                    ref = "" if since is None else f"|{names['t']}"
-                    query.append(f"{names['t']}={after}")
-                    query += [f"{names[a]}={after}{ref}" for a in ("x", "y", "z")]
-                body = await self._get_json("/get?" + "&".join(query))
+                body = await self._get_json("/get?" + self._query())
                 values, status = phyphox.remote_buffers(body)
                 if not started and status.get("measuring") is False:
                     await self._get_json("/control?cmd=start")
                 started = True
-                got = False
-                for kind, names in self._buffers.items():
-                    t = np.asarray(values.get(names["t"], []), dtype=np.float64)
-                    cols = [np.asarray(values.get(names[a], []), dtype=np.float64) for a in "xyz"]
-                    n = min(t.shape[0], *(c.shape[0] for c in cols))
-                    if n == 0:
-                        continue
-                    xyz = np.column_stack([c[:n] for c in cols])
-                    ok = np.isfinite(t[:n]) & np.all(np.isfinite(xyz), axis=1)
-                    if ok.any():
-                        self.merger.add(kind, t[:n][ok], xyz[ok])  # type: ignore[arg-type]
-                        self._since[names["t"]] = float(np.max(t[:n][ok]))
-                        got = True
-                if got:
+                if self._take_poll(values):
                     self._data_arrived()
             except (ValueError, KeyError, TypeError, OSError, TimeoutError) as exc:
                 self._reject(f"{type(exc).__name__}: {str(exc)[:80]}")

@@ -37,6 +37,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from imu.dsp import measured_rate_hz
 from imu.errors import PhoneExportError
 from imu.recording import GRAVITY_MPS2, Recording
 
@@ -48,7 +49,6 @@ __all__ = [
     "assemble",
     "clean_stream",
     "merge_onto",
-    "nominal_rate_hz",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -124,14 +124,6 @@ class MergeStats:
                 f"{DEFAULT_MAX_INTERP_GAP:g} periods and are left out (gaps in the recording)"
             )
         return text + f" ({kept} samples written)"
-
-
-def nominal_rate_hz(time_s: FloatArray) -> float:
-    """1 / median interval (NaN for fewer than two samples)."""
-    if time_s.shape[0] < 2:
-        return math.nan
-    step = float(np.median(np.diff(time_s)))
-    return 1.0 / step if step > 0 else math.nan
 
 
 def clean_stream(stream: PhoneStream, dropped: dict[str, int]) -> PhoneStream:
@@ -248,7 +240,7 @@ def _specific_force(
             "leg's tilt cannot be recovered (record Gravity in Sensor Logger as well, or use "
             "phyphox's 'Acceleration with g')"
         )
-    period = 1.0 / nominal_rate_hz(gravity.time_s) if len(gravity) > 1 else math.inf
+    period = 1.0 / measured_rate_hz(gravity.time_s) if len(gravity) > 1 else math.inf
     values, has, exact = merge_onto(
         linear.time_s,
         gravity.time_s,
@@ -300,7 +292,7 @@ def assemble(
     assert gyro is not None
     if len(acc) < 2 or len(gyro) < 2:
         raise PhoneExportError("fewer than two usable samples in the accelerometer or gyroscope")
-    acc_rate, gyro_rate = nominal_rate_hz(acc.time_s), nominal_rate_hz(gyro.time_s)
+    acc_rate, gyro_rate = measured_rate_hz(acc.time_s), measured_rate_hz(gyro.time_s)
     acc_is_base = acc_rate > 1.1 * gyro_rate
     base, other = (acc, gyro) if acc_is_base else (gyro, acc)
     other_rate = gyro_rate if acc_is_base else acc_rate
@@ -326,7 +318,7 @@ def assemble(
     gyro_dps = np.degrees(gyro_xyz)
     t0 = float(t[0])
     time_s = t - t0
-    rate = nominal_rate_hz(time_s)
+    rate = measured_rate_hz(time_s)
     meta: dict[str, str] = {"sample_rate_hz": f"{rate:.6g}"}
     meta.update(metadata)
     epoch = base.epoch_s

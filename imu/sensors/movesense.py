@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imu.errors import ConfigError
+from imu.recording import GRAVITY_MPS2
 from imu.sensors._common import DeviceClock, as_samples, check_chunk, make_block
 from imu.sensors.base import Decoder, GattWrite, SampleBlock, SensorProfile
 
@@ -25,7 +26,6 @@ __all__ = [
     "COMMAND_UUID",
     "DATA_UUID",
     "SERVICE_UUID",
-    "STANDARD_GRAVITY",
     "MovesenseDecoder",
     "MovesenseProfile",
     "encode_imu6",
@@ -43,7 +43,6 @@ CMD_UNSUBSCRIBE = 0x02
 MSG_RESULT = 0x01
 MSG_DATA = 0x02
 DEFAULT_REF = 0x63  # the client reference the vendor's example uses; any non-zero byte works
-STANDARD_GRAVITY = 9.80665  #: m/s² per g
 SAMPLE_BYTES = 24  # acc + gyro, 3 × float32 each
 _U32 = 1 << 32
 
@@ -71,7 +70,7 @@ def encode_imu6(
     check_chunk(samples_per_notification)
     t, acc, gyro = as_samples(time_s, acc_g, gyro_dps)
     ms = np.rint(t * 1e3).astype(np.int64) % _U32
-    acc_mps2 = (acc * STANDARD_GRAVITY).astype("<f4")
+    acc_mps2 = (acc * GRAVITY_MPS2).astype("<f4")
     gyro_f = gyro.astype("<f4")
     out = []
     for i in range(0, t.shape[0], samples_per_notification):
@@ -127,7 +126,7 @@ class MovesenseDecoder(Decoder):
         if not np.all(np.isfinite(values)):
             self.stats.error("Movesense IMU6 message holds NaN or infinite values")
             return []
-        acc = values[: 3 * n].reshape(n, 3) / STANDARD_GRAVITY
+        acc = values[: 3 * n].reshape(n, 3) / GRAVITY_MPS2
         gyro = values[3 * n :].reshape(n, 3)
         times, lost = self.clock.place(raw_ms, n, self.stats)
         self.stats.samples += n

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from imu.phone.phyphox import IOS_G_MPS2
 from imu.recording import GRAVITY_MPS2, Recording
 
 __all__ = [
@@ -322,7 +323,8 @@ def phyphox_zip(
     time starts at 0 when the measurement started, ``start_delay_s`` after the first sample
     (two experiments exported separately have separate zeros)."""
     start = min(float(s.acc_t_s[0]), float(s.gyro_t_s[0])) + start_delay_s
-    g = 9.81 if platform == "ios" else GRAVITY_MPS2
+    # phyphox on iOS scales Core Motion's g by 9.81, not by the standard 9.80665
+    g = IOS_G_MPS2 if platform == "ios" else GRAVITY_MPS2
     acc = s.acc_mps2 * (g / GRAVITY_MPS2)
     cols: list[tuple[Sequence[str], FloatArray, FloatArray]] = []
     acc_sel = s.acc_t_s >= start

@@ -43,7 +43,6 @@ from imu.simulate.spec import (
 
 FloatArray = npt.NDArray[np.float64]
 
-GRAVITY_MPS2 = 9.80665
 _D = math.pi / 180.0
 
 __all__ = [

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from imu.recording import Recording, write_recording
+from imu.recording import GRAVITY_MPS2, Recording, write_recording
 from imu.simulate.motion import (
     SHANK_M,
     Geometry,
@@ -34,7 +34,6 @@ from imu.simulate.motion import (
     WalkSegment,
 )
 from imu.simulate.reps import (
-    GRAVITY_MPS2,
     BehaviourStreams,
     SetMotion,
     build_edge_swing,

@@ -139,8 +139,8 @@ def test_imu_ref_streams_every_sample_in_order_with_device_clock(
     assert run.stats.reconnects == 0
     assert run.stats.effective_rate_hz == pytest.approx(rate_hz, rel=0.15)
     assert run.states == [
-        LinkState.CONNECTING,
-        LinkState.CONNECTED,
+        LinkState.SEARCHING,
+        LinkState.CONFIGURING,
         LinkState.STREAMING,
         LinkState.CLOSED,
     ]
@@ -192,9 +192,9 @@ def test_unexpected_disconnect_reconnects_and_reports_the_gap(
     assert fake.call(lambda: s.disconnects) == 1
     states = run.states
     i = states.index(LinkState.DISCONNECTED)
-    assert states[:3] == [LinkState.CONNECTING, LinkState.CONNECTED, LinkState.STREAMING]
+    assert states[:3] == [LinkState.SEARCHING, LinkState.CONFIGURING, LinkState.STREAMING]
     assert LinkState.RECONNECTING in states[i:]
-    assert states[i:].count(LinkState.CONNECTED) >= 1
+    assert states[i:].count(LinkState.CONFIGURING) >= 1
     assert states[i:].count(LinkState.STREAMING) == 1
     assert states[-1] is LinkState.CLOSED
     # the samples the sensor took while it was away are a real gap, reported once

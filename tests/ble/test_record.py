@@ -343,7 +343,7 @@ class ScriptedSource:
     async def __aenter__(self) -> ScriptedSource:
         from imu.ble import LinkState
 
-        self.emit(LinkState.CONNECTING)
+        self.emit(LinkState.SEARCHING)
         self.emit(LinkState.STREAMING)
         return self
 
@@ -354,7 +354,8 @@ class ScriptedSource:
         self.stopped = True
 
     async def blocks(self) -> Any:
-        from imu.ble import LinkGap, LinkState
+        from imu.ble import LinkState
+        from imu.recording import Gap
         from imu.sensors.base import SampleBlock
 
         t = self.rec.time_s
@@ -368,7 +369,7 @@ class ScriptedSource:
                 self.emit(LinkState.RECONNECTING)
                 self.emit(LinkState.STREAMING)
                 missing = round((t[j[0]] - t[last]) * 100) - 1
-                self.emit(LinkState.GAP, LinkGap(float(t[last]), float(t[j[0]]), missing, True))
+                self.emit(LinkState.GAP, Gap(float(t[last]), float(t[j[0]]), missing, True))
             last = j[-1]
             yield SampleBlock(t[j], self.rec.acc_g[j], self.rec.gyro_dps[j], seq=j // 4)
 
@@ -422,7 +423,7 @@ def test_the_live_count_carries_on_across_a_gap(tmp_path: Path) -> None:
             count = e["rep_count"]
     assert not any(e["event"] == "set_start" and 30.0 <= e["t_s"] < 40.0 for e in events)
     assert [c.name for c in sink.cues if c.kind == "connection"] == [
-        "scanning",
+        "searching",
         "connected",
         "disconnected",
         "reconnecting",

@@ -11,11 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imu.live.detector import EVENT_KINDS, LiveDetector, LiveEvent
+from imu.live.detector import LiveDetector, LiveEvent
 from imu.pipeline import analyze_recording
 from imu.recording import Recording, read_recording
 from imu.settings import Settings, load_settings
 from imu.simulate import RepMix, SessionSpec, SimulatedSession, simulate_session
+from imu.vocabulary import EVENT_NAMES
 
 
 @cache
@@ -107,7 +108,7 @@ def test_event_schema_and_order() -> None:
     events = list(reference_events())
     times = [e.t_s for e in events]
     assert times == sorted(times)
-    assert {e.event for e in events} <= set(EVENT_KINDS)
+    assert {e.event for e in events} <= set(EVENT_NAMES)
     open_sets: set[int] = set()
     last_rep: dict[int, int] = {}
     for e in events:

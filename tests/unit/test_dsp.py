@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
 
-from imu.dsp import NOISE_FLOOR_MIN_DPS, CausalLowpass, RunningNoiseFloor, lowpass, noise_floor_dps
+from imu.dsp import (
+    NOISE_FLOOR_MIN_DPS,
+    CausalLowpass,
+    RunningNoiseFloor,
+    lowpass,
+    measured_rate_hz,
+    noise_floor_dps,
+)
 
 
 def test_lowpass_matches_filtfilt_magnitude() -> None:
@@ -58,3 +66,11 @@ def test_running_noise_floor_follows_the_batch_rule() -> None:
     batch = noise_floor_dps(rate, sampling_rate_hz=fs)
     assert running.value() == pytest.approx(batch, rel=0.05)
     assert RunningNoiseFloor(sampling_rate_hz=fs).value() == NOISE_FLOOR_MIN_DPS
+
+
+def test_measured_rate_ignores_dropped_packets_and_needs_two_samples() -> None:
+    t = np.arange(200) / 100.0
+    t = np.delete(t, np.arange(50, 60))  # ten samples dropped
+    assert measured_rate_hz(t) == pytest.approx(100.0)
+    assert math.isnan(measured_rate_hz(t[:1]))
+    assert math.isnan(measured_rate_hz(np.array([1.0, 1.0, 1.0])))

@@ -232,7 +232,12 @@ def test_overrides_are_checked_like_the_file() -> None:
 def test_tempo_parsing_valid(text: str, expected: tuple[float, ...]) -> None:
     tempo = parse_tempo(text)
     assert tempo.as_tuple() == expected
-    assert (tempo.eccentric_s, tempo.bottom_s, tempo.concentric_s, tempo.top_s) == expected
+    assert (
+        tempo.eccentric_s,
+        tempo.bottom_pause_s,
+        tempo.concentric_s,
+        tempo.top_hold_s,
+    ) == expected
 
 
 def test_tempo_string_form() -> None:

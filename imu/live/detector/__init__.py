@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from imu.live.detector.detector import LiveDetector
 from imu.live.detector.events import (
-    EVENT_KINDS,
     DetectorState,
     DetectorStatus,
     LiveEvent,
     LiveRep,
 )
 
-__all__ = ["EVENT_KINDS", "DetectorState", "DetectorStatus", "LiveDetector", "LiveEvent", "LiveRep"]
+__all__ = ["DetectorState", "DetectorStatus", "LiveDetector", "LiveEvent", "LiveRep"]

@@ -63,6 +63,7 @@ from imu.live.detector.axis import AxisSearch
 from imu.live.detector.events import DetectorState, DetectorStatus, LiveEvent, LiveRep
 from imu.live.detector.parts import NEVER, HipLineSegment, History, LegFit, ZigZag, first_true
 from imu.quality import QualityMonitor
+from imu.recording import find_gaps
 from imu.results import RepResult
 from imu.segmentation import (
     MOVEMENT_COLUMNS,
@@ -80,6 +81,7 @@ from imu.segmentation import (
 from imu.segmentation.rules import BALANCE, MAX_SIDE_S, SHOULDER_REACH_S, is_shoulder
 from imu.settings import AUTO, DETECTION, Settings
 from imu.summary import tempo_string
+from imu.vocabulary import FlagName
 
 __all__ = ["LiveDetector"]
 
@@ -140,7 +142,7 @@ class _Item:
     zz_peak_g: int = -1
     turned: bool = False  #: the zig-zag turned down after it
     movement: Movement | None = None  #: measured once back at the bottom
-    flags: list[str] = field(default_factory=list)
+    flags: list[FlagName] = field(default_factory=list)
 
     @property
     def counted(self) -> bool:
@@ -413,9 +415,8 @@ class LiveDetector:
     # -- signal path -------------------------------------------------------------------------
 
     def _count_gaps(self, t: FloatArray) -> None:
-        period = 1.0 / self.sampling_rate_hz
         joined = t if self._last_t is None else np.concatenate(([self._last_t], t))
-        gaps = int(np.count_nonzero(np.diff(joined) > 1.5 * period)) if joined.shape[0] > 1 else 0
+        gaps = len(find_gaps(joined, sampling_rate_hz=self.sampling_rate_hz))
         self._gaps += gaps
         self._gap_in_last = gaps > 0
         self._samples += t.shape[0]

@@ -7,24 +7,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from imu.form import DEFAULT_LEG_LENGTH_M
+from imu.vocabulary import EventName, FlagName
 
-__all__ = ["EVENT_KINDS", "DetectorState", "DetectorStatus", "LiveEvent", "LiveRep"]
-
-#: every ``event`` value :class:`~imu.live.detector.LiveDetector` emits
-EVENT_KINDS = (
-    "set_start",
-    "rep",
-    "above_hip_line",
-    "momentum",
-    "rep_end",
-    "drop",
-    "no_hold",
-    "partial",
-    "rep_cancelled",
-    "set_end",
-    "set_cancelled",
-    "set_resumed",
-)
+__all__ = ["DetectorState", "DetectorStatus", "LiveEvent", "LiveRep"]
 
 
 def _round(value: Any) -> Any:
@@ -40,7 +25,7 @@ class LiveEvent:
     """One coaching event. Fields that do not apply to an event are ``None`` (left out of
     :meth:`to_dict`). Times are in the recording's ``time_s`` base, s."""
 
-    event: str  #: one of :data:`EVENT_KINDS`
+    event: EventName  #: what happened (every name but ``gap``, which the recorder writes)
     t_s: float  #: time of the sample at which the event fired, s
     set_index: int | None = None  #: 1-based set number
     rep_index: int | None = None  #: 1-based rep number within the set, as counted aloud
@@ -93,7 +78,7 @@ class LiveRep:
     min_angle_deg: float | None = None
     peak_lowering_velocity_dps: float | None = None
     bottom_pause_s: float | None = None  #: known once the next rep of the set starts
-    flags: tuple[str, ...] = ()
+    flags: tuple[FlagName, ...] = ()
 
     @property
     def concentric_s(self) -> float:
