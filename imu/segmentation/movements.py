@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from imu.dsp import lowpass, noise_floor_dps
+from imu.dsp import lowpass, median, noise_floor_dps
 from imu.segmentation.boundaries import phase_bounds, rest_level
 from imu.segmentation.rules import (
     BALANCE,
@@ -340,7 +340,7 @@ def top_agrees(
     if j1 <= j0:
         j0 = max(0, min(int(j0), time_s.shape[0] - 1))
         j1 = j0 + 1
-    diff = float(np.median(theta_deg[j0:j1] - static_theta_deg[j0:j1]))
+    diff = median(theta_deg[j0:j1] - static_theta_deg[j0:j1])
     return abs(diff) <= STATIC_MISMATCH_DEG
 
 

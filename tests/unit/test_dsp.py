@@ -7,7 +7,14 @@ import itertools
 import numpy as np
 import pytest
 
-from imu.dsp import NOISE_FLOOR_MIN_DPS, CausalLowpass, RunningNoiseFloor, lowpass, noise_floor_dps
+from imu.dsp import (
+    NOISE_FLOOR_MIN_DPS,
+    CausalLowpass,
+    RunningNoiseFloor,
+    lowpass,
+    median,
+    noise_floor_dps,
+)
 
 
 def test_lowpass_matches_filtfilt_magnitude() -> None:
@@ -58,3 +65,22 @@ def test_running_noise_floor_follows_the_batch_rule() -> None:
     batch = noise_floor_dps(rate, sampling_rate_hz=fs)
     assert running.value() == pytest.approx(batch, rel=0.05)
     assert RunningNoiseFloor(sampling_rate_hz=fs).value() == NOISE_FLOOR_MIN_DPS
+
+
+@pytest.mark.parametrize("kind", ["normal", "ties and signed zeros", "non-finite", "long"])
+def test_median_is_numpys_to_the_last_bit(kind: str) -> None:
+    """The fast median returns exactly what np.median does: the outputs print its values."""
+    rng = np.random.default_rng(5)
+    for _ in range(2000):
+        n = int(rng.integers(1, 40)) if kind != "long" else int(rng.integers(200, 400))
+        if kind == "ties and signed zeros":
+            x = rng.choice([-0.0, 0.0, 1.0, -1.0, 1e308, -1e308, 5e-324], size=n)
+        else:
+            x = rng.normal(size=n) * 10.0 ** rng.uniform(-5, 5)
+        if kind == "non-finite":
+            x[rng.integers(0, n)] = rng.choice([np.nan, np.inf, -np.inf])
+        with np.errstate(invalid="ignore", over="ignore"):
+            expected = float(np.median(x))
+            got = median(x)
+        assert repr(got) == repr(expected), x
+    assert median(np.array([3.0, 1.0, 2.0, 10.0])) == 2.5
