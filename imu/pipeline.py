@@ -10,7 +10,7 @@ import dataclasses
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,11 +33,13 @@ from imu.recording import Recording, read_recording
 from imu.results import AngleTrace, IgnoredMovement, RepResult, SessionResult, SetResult
 from imu.segmentation import (
     SetJudgement,
+    Smoothed,
     find_movements,
     judge_sets,
     reangle,
     rest_probe,
     set_period_s,
+    smooth,
 )
 from imu.settings import (
     AUTO,
@@ -111,22 +113,50 @@ def _judge(angle: LegAngle, movements: pd.DataFrame, settings: Settings) -> SetJ
     )
 
 
-def _segment(
-    recording: Recording, angle: LegAngle, settings: Settings
-) -> tuple[pd.DataFrame, SetJudgement]:
+@dataclass
+class _Signals:
+    """A recording and its first leg angle, with what every profile's segmentation of them
+    shares, each computed once: θ from the accelerometer, the smoothed signals per cutoff."""
+
+    recording: Recording
+    angle: LegAngle
+    _static: npt.NDArray[np.float64] | None = None
+    _smoothed: dict[float, Smoothed] = field(default_factory=dict)
+
+    def static_theta(self) -> npt.NDArray[np.float64]:
+        if self._static is None:
+            self._static = static_theta(
+                self.recording.acc_g,
+                self.angle.shank,
+                hip_line_offset_deg=self.angle.hip_line_offset_deg,
+            )
+        return self._static
+
+    def smoothed(self, cutoff_hz: float) -> Smoothed:
+        if cutoff_hz not in self._smoothed:
+            self._smoothed[cutoff_hz] = smooth(
+                self.angle.theta_deg,
+                self.angle.rate_dps,
+                sampling_rate_hz=self.recording.sample_rate_hz,
+                smoothing_cutoff_hz=cutoff_hz,
+            )
+        return self._smoothed[cutoff_hz]
+
+
+def _segment(signals: _Signals, settings: Settings) -> tuple[pd.DataFrame, SetJudgement]:
     """Every movement, and the sets judged from them."""
+    angle = signals.angle
     movements = find_movements(
         angle.time_s,
         angle.theta_deg,
         angle.rate_dps,
-        sampling_rate_hz=recording.sample_rate_hz,
+        sampling_rate_hz=signals.recording.sample_rate_hz,
         min_rom_deg=settings.min_rom_deg,
         min_rate_dps=settings.moving_rate_dps,
         top_min_deg=settings.top_min_deg,
         smoothing_cutoff_hz=settings.smoothing_cutoff_hz,
-        static_theta_deg=static_theta(
-            recording.acc_g, angle.shank, hip_line_offset_deg=angle.hip_line_offset_deg
-        ),
+        static_theta_deg=signals.static_theta(),
+        smoothed=signals.smoothed(settings.smoothing_cutoff_hz),
     )
     return movements, _judge(angle, movements, settings)
 
@@ -162,11 +192,12 @@ class _Run:
     judged: SetJudgement
 
 
-def _segment_refined(recording: Recording, angle: LegAngle, settings: Settings) -> _Run:
+def _segment_refined(signals: _Signals, settings: Settings) -> _Run:
     """Movements and sets with ``settings``; the strap is only roughly aligned, so the shank's
     direction is measured on the reps found and the movements are measured again with it (the
     reps rarely change; their angles do)."""
-    movements, judged = _segment(recording, angle, settings)
+    recording, angle = signals.recording, signals.angle
+    movements, judged = _segment(signals, settings)
     if judged.reps.empty:
         return _Run(settings, angle, movements, judged)
     fs = recording.sample_rate_hz
@@ -235,8 +266,9 @@ def _plan(
 ) -> tuple[list[tuple[_Run, list[int], dict[int, ExerciseChoice]]], list[str]]:
     """The profiles to judge the recording with: each run, the ids of its sets to keep, what
     each set looked like; and notes on the choice."""
+    signals = _Signals(recording, angle)
     if settings.exercise != AUTO:
-        run = _segment_refined(recording, angle, settings)
+        run = _segment_refined(signals, settings)
         choices = _set_choices(recording, run)
         notes = [
             f"set {k}: --exercise {settings.exercise}, but the data look like {c.exercise} "
@@ -245,15 +277,15 @@ def _plan(
             if c.exercise != settings.exercise
         ]
         return [(run, sorted(choices), choices)], notes
-    probe = _segment_refined(recording, angle, _detection_settings(settings))
+    probe = _segment_refined(signals, _detection_settings(settings))
     choices = _set_choices(recording, probe)
     if not choices:
-        run = _segment_refined(recording, angle, settings.with_exercise("reverse-hyper"))
+        run = _segment_refined(signals, settings.with_exercise("reverse-hyper"))
         return [(run, [], {})], ["exercise: no set to choose from; reverse-hyper assumed"]
     spans = _set_spans(probe.judged.reps)
     plan = []
     for name in dict.fromkeys(c.exercise for c in choices.values()):
-        run = _segment_refined(recording, angle, settings.with_exercise(name))
+        run = _segment_refined(signals, settings.with_exercise(name))
         mine = [k for k, c in choices.items() if c.exercise == name]
         reps = run.judged.reps
         keep, chosen = [], {}

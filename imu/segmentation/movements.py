@@ -52,12 +52,14 @@ from imu.segmentation.rules import (
 __all__ = [
     "MOVEMENT_COLUMNS",
     "Movement",
+    "Smoothed",
     "find_movements",
     "measure_movement",
     "movement_peaks",
     "reangle",
     "rep_bottoms",
     "rise_bottom",
+    "smooth",
     "top_agrees",
     "zigzag",
 ]
@@ -445,6 +447,33 @@ def movements_frame(movements: list[Movement]) -> pd.DataFrame:
     return frame
 
 
+@dataclass(frozen=True)
+class Smoothed:
+    """What :func:`find_movements` measures on: the low-passed θ and rate, and the rate's noise
+    floor. One angle segmented with several profiles of the same smoothing shares it."""
+
+    theta_s: FloatArray
+    v: FloatArray
+    floor_dps: float
+
+
+def smooth(
+    theta_deg: FloatArray,
+    rate_dps: FloatArray,
+    *,
+    sampling_rate_hz: float,
+    smoothing_cutoff_hz: float,
+) -> Smoothed:
+    """The :class:`Smoothed` signals of a leg angle."""
+    fs = sampling_rate_hz
+    v = lowpass(rate_dps, sampling_rate_hz=fs, cutoff_hz=smoothing_cutoff_hz)
+    return Smoothed(
+        theta_s=lowpass(theta_deg, sampling_rate_hz=fs, cutoff_hz=smoothing_cutoff_hz),
+        v=v,
+        floor_dps=noise_floor_dps(v, sampling_rate_hz=fs),
+    )
+
+
 def find_movements(
     time_s: FloatArray,
     theta_deg: FloatArray,
@@ -456,14 +485,20 @@ def find_movements(
     smoothing_cutoff_hz: float,
     static_theta_deg: FloatArray | None = None,
     min_rate_dps: float = 0.0,
+    smoothed: Smoothed | None = None,
 ) -> pd.DataFrame:
-    """Every movement of a recording (the offline driver; see the module documentation)."""
+    """Every movement of a recording (the offline driver; see the module documentation).
+
+    ``smoothed``: :func:`smooth` of the same θ and rate with the same cutoff, if already known.
+    """
     if time_s.shape[0] < 8:
         return movements_frame([])
     fs = sampling_rate_hz
-    theta_s = lowpass(theta_deg, sampling_rate_hz=fs, cutoff_hz=smoothing_cutoff_hz)
-    v = lowpass(rate_dps, sampling_rate_hz=fs, cutoff_hz=smoothing_cutoff_hz)
-    floor = noise_floor_dps(v, sampling_rate_hz=fs)
+    if smoothed is None:
+        smoothed = smooth(
+            theta_deg, rate_dps, sampling_rate_hz=fs, smoothing_cutoff_hz=smoothing_cutoff_hz
+        )
+    theta_s, v, floor = smoothed.theta_s, smoothed.v, smoothed.floor_dps
     reach = max(2, int(MAX_SIDE_S * fs))
     peaks, left, right = movement_peaks(theta_s, delta=0.5 * min_rom_deg, reach=reach)
     found = []
