@@ -25,6 +25,7 @@ from imu.angle import (
     static_theta,
 )
 from imu.corrections import AppliedCorrection, Correction, Labels, load_labels
+from imu.dsp import lowpass
 from imu.errors import LabelsError, RecordingError
 from imu.exercise import ExerciseChoice, SetShape, choose_sets
 from imu.form import DEFAULT_LEG_LENGTH_M, LegLength, RepKinematics, rep_flags
@@ -52,6 +53,8 @@ from imu.settings import (
 from imu.summary import summary_for_set, tempo_errors
 
 __all__ = ["analyze", "analyze_recording"]
+
+FloatArray = npt.NDArray[np.float64]
 
 
 def analyze(
@@ -113,17 +116,25 @@ def _judge(angle: LegAngle, movements: pd.DataFrame, settings: Settings) -> SetJ
     )
 
 
+#: one refinement of the shank (:func:`refine_shank`): the reps' mask, the settings it used
+#: (``hip_line_segment_s``, ``sensor_offset_m``), its answer
+_Refinement = tuple[npt.NDArray[np.bool_], tuple[float, float] | None, float, LegAngle | None]
+
+
 @dataclass
 class _Signals:
     """A recording and its first leg angle, with what every profile's segmentation of them
-    shares, each computed once: θ from the accelerometer, the smoothed signals per cutoff."""
+    shares, each computed once: θ from the accelerometer, the smoothed signals per cutoff, the
+    shank refined on a set of reps (profiles often find the same reps) and its smoothed θ."""
 
     recording: Recording
     angle: LegAngle
-    _static: npt.NDArray[np.float64] | None = None
+    _static: FloatArray | None = None
     _smoothed: dict[float, Smoothed] = field(default_factory=dict)
+    _refinements: list[_Refinement] = field(default_factory=list)
+    _refined_theta_s: dict[tuple[int, float], FloatArray] = field(default_factory=dict)
 
-    def static_theta(self) -> npt.NDArray[np.float64]:
+    def static_theta(self) -> FloatArray:
         if self._static is None:
             self._static = static_theta(
                 self.recording.acc_g,
@@ -141,6 +152,34 @@ class _Signals:
                 smoothing_cutoff_hz=cutoff_hz,
             )
         return self._smoothed[cutoff_hz]
+
+    def refined(self, reps: pd.DataFrame, settings: Settings) -> tuple[int, LegAngle | None]:
+        """:func:`refine_shank` on the samples of ``reps``, and which refinement it is."""
+        mask = _interval_mask(self.angle.time_s, reps)
+        segment, offset = settings.hip_line_segment_s, settings.sensor_offset_m
+        for k, (m, seg, off, angle) in enumerate(self._refinements):
+            if seg == segment and off == offset and np.array_equal(m, mask):
+                return k, angle
+        angle = refine_shank(
+            self.angle,
+            self.recording.acc_g,
+            mask,
+            sampling_rate_hz=self.recording.sample_rate_hz,
+            hip_line_segment_s=segment,
+            sensor_offset_m=offset,
+        )
+        self._refinements.append((mask, segment, offset, angle))
+        return len(self._refinements) - 1, angle
+
+    def refined_theta_s(self, k: int, refined: LegAngle, cutoff_hz: float) -> FloatArray:
+        """The low-passed θ of ``refined``, refinement ``k`` (:meth:`refined`)."""
+        if (k, cutoff_hz) not in self._refined_theta_s:
+            self._refined_theta_s[k, cutoff_hz] = lowpass(
+                refined.theta_deg,
+                sampling_rate_hz=self.recording.sample_rate_hz,
+                cutoff_hz=cutoff_hz,
+            )
+        return self._refined_theta_s[k, cutoff_hz]
 
 
 def _segment(signals: _Signals, settings: Settings) -> tuple[pd.DataFrame, SetJudgement]:
@@ -200,23 +239,17 @@ def _segment_refined(signals: _Signals, settings: Settings) -> _Run:
     movements, judged = _segment(signals, settings)
     if judged.reps.empty:
         return _Run(settings, angle, movements, judged)
-    fs = recording.sample_rate_hz
-    refined = refine_shank(
-        angle,
-        recording.acc_g,
-        _interval_mask(angle.time_s, judged.reps),
-        sampling_rate_hz=fs,
-        hip_line_segment_s=settings.hip_line_segment_s,
-        sensor_offset_m=settings.sensor_offset_m,
-    )
+    k, refined = signals.refined(judged.reps, settings)
     if refined is None:
         return _Run(settings, angle, movements, judged)
+    cutoff = settings.smoothing_cutoff_hz
     movements = reangle(
         movements,
         refined.time_s,
         refined.theta_deg,
-        sampling_rate_hz=fs,
-        smoothing_cutoff_hz=settings.smoothing_cutoff_hz,
+        sampling_rate_hz=recording.sample_rate_hz,
+        smoothing_cutoff_hz=cutoff,
+        smoothed_theta_deg=signals.refined_theta_s(k, refined, cutoff),
     )
     return _Run(settings, refined, movements, _judge(refined, movements, settings))
 

@@ -522,15 +522,21 @@ def reangle(
     *,
     sampling_rate_hz: float,
     smoothing_cutoff_hz: float,
+    smoothed_theta_deg: FloatArray | None = None,
 ) -> pd.DataFrame:
     """The same movements with their angles measured on another θ of the same recording.
 
     For a θ that differs from the one the movements were found on by a slowly varying offset (a
     refined shank direction): the boundaries come from the rate and stay, the angles move.
+    ``smoothed_theta_deg``: that θ low-passed with ``smoothing_cutoff_hz``, if already known.
     """
     if movements.empty:
         return movements
-    theta_s = lowpass(theta_deg, sampling_rate_hz=sampling_rate_hz, cutoff_hz=smoothing_cutoff_hz)
+    theta_s = (
+        lowpass(theta_deg, sampling_rate_hz=sampling_rate_hz, cutoff_hz=smoothing_cutoff_hz)
+        if smoothed_theta_deg is None
+        else smoothed_theta_deg
+    )
     out = movements.copy()
     starts = out["start_s"].to_numpy()
     ends = out["end_s"].to_numpy()
