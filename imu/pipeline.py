@@ -811,17 +811,23 @@ def _build_set(
         summary,
         ignored=tuple(
             IgnoredMovement(
-                start_s=float(m["start_s"]),
-                end_s=float(m["end_s"]),
-                peak_angle_deg=float(m["peak_angle_deg"]),
-                kind=str(m["kind"]),
-                reason=str(m["reason"]),
+                start_s=float(a),
+                end_s=float(b),
+                peak_angle_deg=float(p),
+                kind=str(kind),
+                reason=str(reason),
             )
-            for m in ignored.to_dict("records")
+            for a, b, p, kind, reason in zip(
+                *(ignored[c].tolist() for c in _IGNORED_FIELDS), strict=True
+            )
         ),
         period_s=period,
         exercise=settings.exercise,
     )
+
+
+#: the columns of a set's ignored movements that make an :class:`IgnoredMovement`
+_IGNORED_FIELDS = ("start_s", "end_s", "peak_angle_deg", "kind", "reason")
 
 
 def default_recording_path() -> Path:
