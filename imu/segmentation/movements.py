@@ -259,19 +259,19 @@ def _near_bottom(
     if valley == p:
         return valley
     step = 1 if forward else -1
-    idx = np.arange(p, valley + step, step)
-    own = v[idx] * -step  # the movement rises before the peak and falls after it
-    deep = theta_s[idx] <= theta_s[p] - depth_min
+    # the samples walking away from the peak (views, not copies)
+    own = -v[p : valley + 1] if forward else v[valley : p + 1][::-1]  # rising, then falling
+    theta_away = theta_s[p : valley + 1] if forward else theta_s[valley : p + 1][::-1]
+    deep_below = theta_s[p] - depth_min
     stopped = own <= floor
     edges = np.flatnonzero(np.diff(np.concatenate(([0], stopped.view(np.int8), [0]))))
-    starts, ends = edges[::2], edges[1::2]
     margin = max(2, (5 * min_rest) // 3)  # ~0.5 s into the stop, within it
-    last = len(idx) - 1
-    for a, b in zip(starts, ends, strict=True):
-        if a == 0 or not deep[a]:
+    last = own.shape[0] - 1
+    for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        if a == 0 or not theta_away[a] <= deep_below:
             continue  # the peak's own plateau, or not yet low enough
         if b - a >= min_rest or b > last:  # a rest, or the turnaround at the valley
-            return int(idx[min(a + margin, b - 1)])
+            return p + step * int(min(a + margin, b - 1))
     return valley
 
 
