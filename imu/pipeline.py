@@ -461,7 +461,7 @@ class _Corrector:
     def run_for(self, exercise: str) -> _Run:
         if exercise not in self.runs:
             self.runs[exercise] = _segment_refined(
-                self.recording, self.angle, self.settings.with_exercise(exercise)
+                _Signals(self.recording, self.angle), self.settings.with_exercise(exercise)
             )
         return self.runs[exercise]
 
