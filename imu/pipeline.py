@@ -10,7 +10,7 @@ import dataclasses
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from imu.angle import (
     static_theta,
 )
 from imu.corrections import AppliedCorrection, Correction, Labels, load_labels
+from imu.dsp import lowpass
 from imu.errors import LabelsError, RecordingError
 from imu.exercise import ExerciseChoice, SetShape, choose_sets
 from imu.form import DEFAULT_LEG_LENGTH_M, LegLength, RepKinematics, rep_flags
@@ -33,11 +34,13 @@ from imu.recording import Recording, read_recording
 from imu.results import AngleTrace, IgnoredMovement, RepResult, SessionResult, SetResult
 from imu.segmentation import (
     SetJudgement,
+    Smoothed,
     find_movements,
     judge_sets,
     reangle,
     rest_probe,
     set_period_s,
+    smooth,
 )
 from imu.settings import (
     AUTO,
@@ -50,6 +53,8 @@ from imu.settings import (
 from imu.summary import summary_for_set, tempo_errors
 
 __all__ = ["analyze", "analyze_recording"]
+
+FloatArray = npt.NDArray[np.float64]
 
 
 def analyze(
@@ -111,22 +116,86 @@ def _judge(angle: LegAngle, movements: pd.DataFrame, settings: Settings) -> SetJ
     )
 
 
-def _segment(
-    recording: Recording, angle: LegAngle, settings: Settings
-) -> tuple[pd.DataFrame, SetJudgement]:
+#: one refinement of the shank (:func:`refine_shank`): the reps' mask, the settings it used
+#: (``hip_line_segment_s``, ``sensor_offset_m``), its answer
+_Refinement = tuple[npt.NDArray[np.bool_], tuple[float, float] | None, float, LegAngle | None]
+
+
+@dataclass
+class _Signals:
+    """A recording and its first leg angle, with what every profile's segmentation of them
+    shares, each computed once: θ from the accelerometer, the smoothed signals per cutoff, the
+    shank refined on a set of reps (profiles often find the same reps) and its smoothed θ."""
+
+    recording: Recording
+    angle: LegAngle
+    _static: FloatArray | None = None
+    _smoothed: dict[float, Smoothed] = field(default_factory=dict)
+    _refinements: list[_Refinement] = field(default_factory=list)
+    _refined_theta_s: dict[tuple[int, float], FloatArray] = field(default_factory=dict)
+
+    def static_theta(self) -> FloatArray:
+        if self._static is None:
+            self._static = static_theta(
+                self.recording.acc_g,
+                self.angle.shank,
+                hip_line_offset_deg=self.angle.hip_line_offset_deg,
+            )
+        return self._static
+
+    def smoothed(self, cutoff_hz: float) -> Smoothed:
+        if cutoff_hz not in self._smoothed:
+            self._smoothed[cutoff_hz] = smooth(
+                self.angle.theta_deg,
+                self.angle.rate_dps,
+                sampling_rate_hz=self.recording.sample_rate_hz,
+                smoothing_cutoff_hz=cutoff_hz,
+            )
+        return self._smoothed[cutoff_hz]
+
+    def refined(self, reps: pd.DataFrame, settings: Settings) -> tuple[int, LegAngle | None]:
+        """:func:`refine_shank` on the samples of ``reps``, and which refinement it is."""
+        mask = _interval_mask(self.angle.time_s, reps)
+        segment, offset = settings.hip_line_segment_s, settings.sensor_offset_m
+        for k, (m, seg, off, angle) in enumerate(self._refinements):
+            if seg == segment and off == offset and np.array_equal(m, mask):
+                return k, angle
+        angle = refine_shank(
+            self.angle,
+            self.recording.acc_g,
+            mask,
+            sampling_rate_hz=self.recording.sample_rate_hz,
+            hip_line_segment_s=segment,
+            sensor_offset_m=offset,
+        )
+        self._refinements.append((mask, segment, offset, angle))
+        return len(self._refinements) - 1, angle
+
+    def refined_theta_s(self, k: int, refined: LegAngle, cutoff_hz: float) -> FloatArray:
+        """The low-passed θ of ``refined``, refinement ``k`` (:meth:`refined`)."""
+        if (k, cutoff_hz) not in self._refined_theta_s:
+            self._refined_theta_s[k, cutoff_hz] = lowpass(
+                refined.theta_deg,
+                sampling_rate_hz=self.recording.sample_rate_hz,
+                cutoff_hz=cutoff_hz,
+            )
+        return self._refined_theta_s[k, cutoff_hz]
+
+
+def _segment(signals: _Signals, settings: Settings) -> tuple[pd.DataFrame, SetJudgement]:
     """Every movement, and the sets judged from them."""
+    angle = signals.angle
     movements = find_movements(
         angle.time_s,
         angle.theta_deg,
         angle.rate_dps,
-        sampling_rate_hz=recording.sample_rate_hz,
+        sampling_rate_hz=signals.recording.sample_rate_hz,
         min_rom_deg=settings.min_rom_deg,
         min_rate_dps=settings.moving_rate_dps,
         top_min_deg=settings.top_min_deg,
         smoothing_cutoff_hz=settings.smoothing_cutoff_hz,
-        static_theta_deg=static_theta(
-            recording.acc_g, angle.shank, hip_line_offset_deg=angle.hip_line_offset_deg
-        ),
+        static_theta_deg=signals.static_theta(),
+        smoothed=signals.smoothed(settings.smoothing_cutoff_hz),
     )
     return movements, _judge(angle, movements, settings)
 
@@ -162,30 +231,25 @@ class _Run:
     judged: SetJudgement
 
 
-def _segment_refined(recording: Recording, angle: LegAngle, settings: Settings) -> _Run:
+def _segment_refined(signals: _Signals, settings: Settings) -> _Run:
     """Movements and sets with ``settings``; the strap is only roughly aligned, so the shank's
     direction is measured on the reps found and the movements are measured again with it (the
     reps rarely change; their angles do)."""
-    movements, judged = _segment(recording, angle, settings)
+    recording, angle = signals.recording, signals.angle
+    movements, judged = _segment(signals, settings)
     if judged.reps.empty:
         return _Run(settings, angle, movements, judged)
-    fs = recording.sample_rate_hz
-    refined = refine_shank(
-        angle,
-        recording.acc_g,
-        _interval_mask(angle.time_s, judged.reps),
-        sampling_rate_hz=fs,
-        hip_line_segment_s=settings.hip_line_segment_s,
-        sensor_offset_m=settings.sensor_offset_m,
-    )
+    k, refined = signals.refined(judged.reps, settings)
     if refined is None:
         return _Run(settings, angle, movements, judged)
+    cutoff = settings.smoothing_cutoff_hz
     movements = reangle(
         movements,
         refined.time_s,
         refined.theta_deg,
-        sampling_rate_hz=fs,
-        smoothing_cutoff_hz=settings.smoothing_cutoff_hz,
+        sampling_rate_hz=recording.sample_rate_hz,
+        smoothing_cutoff_hz=cutoff,
+        smoothed_theta_deg=signals.refined_theta_s(k, refined, cutoff),
     )
     return _Run(settings, refined, movements, _judge(refined, movements, settings))
 
@@ -235,8 +299,9 @@ def _plan(
 ) -> tuple[list[tuple[_Run, list[int], dict[int, ExerciseChoice]]], list[str]]:
     """The profiles to judge the recording with: each run, the ids of its sets to keep, what
     each set looked like; and notes on the choice."""
+    signals = _Signals(recording, angle)
     if settings.exercise != AUTO:
-        run = _segment_refined(recording, angle, settings)
+        run = _segment_refined(signals, settings)
         choices = _set_choices(recording, run)
         notes = [
             f"set {k}: --exercise {settings.exercise}, but the data look like {c.exercise} "
@@ -245,15 +310,15 @@ def _plan(
             if c.exercise != settings.exercise
         ]
         return [(run, sorted(choices), choices)], notes
-    probe = _segment_refined(recording, angle, _detection_settings(settings))
+    probe = _segment_refined(signals, _detection_settings(settings))
     choices = _set_choices(recording, probe)
     if not choices:
-        run = _segment_refined(recording, angle, settings.with_exercise("reverse-hyper"))
+        run = _segment_refined(signals, settings.with_exercise("reverse-hyper"))
         return [(run, [], {})], ["exercise: no set to choose from; reverse-hyper assumed"]
     spans = _set_spans(probe.judged.reps)
     plan = []
     for name in dict.fromkeys(c.exercise for c in choices.values()):
-        run = _segment_refined(recording, angle, settings.with_exercise(name))
+        run = _segment_refined(signals, settings.with_exercise(name))
         mine = [k for k, c in choices.items() if c.exercise == name]
         reps = run.judged.reps
         keep, chosen = [], {}
@@ -396,7 +461,7 @@ class _Corrector:
     def run_for(self, exercise: str) -> _Run:
         if exercise not in self.runs:
             self.runs[exercise] = _segment_refined(
-                self.recording, self.angle, self.settings.with_exercise(exercise)
+                _Signals(self.recording, self.angle), self.settings.with_exercise(exercise)
             )
         return self.runs[exercise]
 
@@ -746,17 +811,23 @@ def _build_set(
         summary,
         ignored=tuple(
             IgnoredMovement(
-                start_s=float(m["start_s"]),
-                end_s=float(m["end_s"]),
-                peak_angle_deg=float(m["peak_angle_deg"]),
-                kind=str(m["kind"]),
-                reason=str(m["reason"]),
+                start_s=float(a),
+                end_s=float(b),
+                peak_angle_deg=float(p),
+                kind=str(kind),
+                reason=str(reason),
             )
-            for m in ignored.to_dict("records")
+            for a, b, p, kind, reason in zip(
+                *(ignored[c].tolist() for c in _IGNORED_FIELDS), strict=True
+            )
         ),
         period_s=period,
         exercise=settings.exercise,
     )
+
+
+#: the columns of a set's ignored movements that make an :class:`IgnoredMovement`
+_IGNORED_FIELDS = ("start_s", "end_s", "peak_angle_deg", "kind", "reason")
 
 
 def default_recording_path() -> Path:

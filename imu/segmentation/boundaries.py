@@ -27,33 +27,38 @@ _MAX_BURSTS = 4
 _LEVEL_FRAC = 0.08
 
 
-def _crossing(
-    time_s: FloatArray, v: FloatArray, i_from: int, level: float, *, forward: bool, limit: int
-) -> float | None:
-    """Time at which ``v`` (positive bump) last exceeds ``level`` walking from ``i_from``.
+def _crossings(
+    time_s: FloatArray,
+    v: FloatArray,
+    i_from: int,
+    levels: list[float],
+    *,
+    forward: bool,
+    limit: int,
+) -> list[float | None]:
+    """For each of ``levels``: the time at which ``v`` (positive bump) last exceeds it walking
+    from ``i_from``, all levels in one pass over the samples.
 
-    Walks forward (or backward) from ``i_from`` to the first sample below ``level`` and
+    Walks forward (or backward) from ``i_from`` to the first sample below the level and
     interpolates linearly between it and its neighbour. ``None`` if not found before ``limit``.
     """
-    if forward:
-        below = v[i_from : limit + 1] < level
-        first = int(below.argmax())
-        if not below[first]:
-            return None
-        j = i_from + first
-        k = j - 1
-    else:
-        below = v[limit : i_from + 1][::-1] < level
-        first = int(below.argmax())
-        if not below[first]:
-            return None
-        j = i_from - first
-        k = j + 1
-    if k < 0 or k >= v.shape[0]:
-        return float(time_s[j])
-    vj, vk = v[j], v[k]
-    frac = 0.0 if vk == vj else (level - vj) / (vk - vj)
-    return float(time_s[j] + frac * (time_s[k] - time_s[j]))
+    seg = v[i_from : limit + 1] if forward else v[limit : i_from + 1][::-1]
+    below = seg < np.array(levels)[:, None]
+    step = 1 if forward else -1
+    out: list[float | None] = []
+    for row, (level, first) in enumerate(zip(levels, below.argmax(axis=1).tolist(), strict=True)):
+        if not below[row, first]:
+            out.append(None)
+            continue
+        j = i_from + step * first
+        k = j - step
+        if k < 0 or k >= v.shape[0]:
+            out.append(float(time_s[j]))
+            continue
+        vj, vk = v[j], v[k]
+        frac = 0.0 if vk == vj else (level - vj) / (vk - vj)
+        out.append(float(time_s[j] + frac * (time_s[k] - time_s[j])))
+    return out
 
 
 def onset_time(
@@ -73,22 +78,21 @@ def onset_time(
     """
     vmax = float(v[i_peak])
     sign = 1.0 if forward else -1.0
-    # never beyond where the rate has clearly turned the other way
-    zero_t = _crossing(time_s, v, i_peak, -floor_dps, forward=forward, limit=limit)
-    bound = float(time_s[limit]) if zero_t is None else zero_t
     base = max(floor_dps, _LEVEL_FRAC * vmax)
     if vmax <= 1.5 * base:
-        t = _crossing(time_s, v, i_peak, 0.5 * vmax, forward=forward, limit=limit)
-        return bound if t is None else t
-    levels = [base, 2.0 * base, 4.0 * base]
-    if levels[2] > 0.8 * vmax:
+        levels = [0.5 * vmax]
+        ratio_ideal = None
+    elif 4.0 * base > 0.8 * vmax:
         levels = [base, 0.5 * (base + 0.8 * vmax), 0.8 * vmax]
         ratio_ideal = None
     else:
+        levels = [base, 2.0 * base, 4.0 * base]
         ratio_ideal = 2.0
-    ts = [_crossing(time_s, v, i_peak, lv, forward=forward, limit=limit) for lv in levels]
-    if ts[0] is None:
-        return bound
+    # first: never beyond where the rate has clearly turned the other way
+    zero_t, *ts = _crossings(time_s, v, i_peak, [-floor_dps, *levels], forward=forward, limit=limit)
+    bound = float(time_s[limit]) if zero_t is None else zero_t
+    if len(ts) == 1:
+        return bound if ts[0] is None else ts[0]
     t1, t2, t3 = ts
     if t1 is None:
         return bound

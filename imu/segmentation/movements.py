@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from imu.dsp import lowpass, noise_floor_dps
+from imu.dsp import lowpass, median, noise_floor_dps
 from imu.segmentation.boundaries import phase_bounds, rest_level
 from imu.segmentation.rules import (
     BALANCE,
@@ -52,12 +52,14 @@ from imu.segmentation.rules import (
 __all__ = [
     "MOVEMENT_COLUMNS",
     "Movement",
+    "Smoothed",
     "find_movements",
     "measure_movement",
     "movement_peaks",
     "reangle",
     "rep_bottoms",
     "rise_bottom",
+    "smooth",
     "top_agrees",
     "zigzag",
 ]
@@ -257,19 +259,19 @@ def _near_bottom(
     if valley == p:
         return valley
     step = 1 if forward else -1
-    idx = np.arange(p, valley + step, step)
-    own = v[idx] * -step  # the movement rises before the peak and falls after it
-    deep = theta_s[idx] <= theta_s[p] - depth_min
+    # the samples walking away from the peak (views, not copies)
+    own = -v[p : valley + 1] if forward else v[valley : p + 1][::-1]  # rising, then falling
+    theta_away = theta_s[p : valley + 1] if forward else theta_s[valley : p + 1][::-1]
+    deep_below = theta_s[p] - depth_min
     stopped = own <= floor
     edges = np.flatnonzero(np.diff(np.concatenate(([0], stopped.view(np.int8), [0]))))
-    starts, ends = edges[::2], edges[1::2]
     margin = max(2, (5 * min_rest) // 3)  # ~0.5 s into the stop, within it
-    last = len(idx) - 1
-    for a, b in zip(starts, ends, strict=True):
-        if a == 0 or not deep[a]:
+    last = own.shape[0] - 1
+    for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        if a == 0 or not theta_away[a] <= deep_below:
             continue  # the peak's own plateau, or not yet low enough
         if b - a >= min_rest or b > last:  # a rest, or the turnaround at the valley
-            return int(idx[min(a + margin, b - 1)])
+            return p + step * int(min(a + margin, b - 1))
     return valley
 
 
@@ -340,7 +342,7 @@ def top_agrees(
     if j1 <= j0:
         j0 = max(0, min(int(j0), time_s.shape[0] - 1))
         j1 = j0 + 1
-    diff = float(np.median(theta_deg[j0:j1] - static_theta_deg[j0:j1]))
+    diff = median(theta_deg[j0:j1] - static_theta_deg[j0:j1])
     return abs(diff) <= STATIC_MISMATCH_DEG
 
 
@@ -445,6 +447,33 @@ def movements_frame(movements: list[Movement]) -> pd.DataFrame:
     return frame
 
 
+@dataclass(frozen=True)
+class Smoothed:
+    """What :func:`find_movements` measures on: the low-passed θ and rate, and the rate's noise
+    floor. One angle segmented with several profiles of the same smoothing shares it."""
+
+    theta_s: FloatArray
+    v: FloatArray
+    floor_dps: float
+
+
+def smooth(
+    theta_deg: FloatArray,
+    rate_dps: FloatArray,
+    *,
+    sampling_rate_hz: float,
+    smoothing_cutoff_hz: float,
+) -> Smoothed:
+    """The :class:`Smoothed` signals of a leg angle."""
+    fs = sampling_rate_hz
+    v = lowpass(rate_dps, sampling_rate_hz=fs, cutoff_hz=smoothing_cutoff_hz)
+    return Smoothed(
+        theta_s=lowpass(theta_deg, sampling_rate_hz=fs, cutoff_hz=smoothing_cutoff_hz),
+        v=v,
+        floor_dps=noise_floor_dps(v, sampling_rate_hz=fs),
+    )
+
+
 def find_movements(
     time_s: FloatArray,
     theta_deg: FloatArray,
@@ -456,14 +485,20 @@ def find_movements(
     smoothing_cutoff_hz: float,
     static_theta_deg: FloatArray | None = None,
     min_rate_dps: float = 0.0,
+    smoothed: Smoothed | None = None,
 ) -> pd.DataFrame:
-    """Every movement of a recording (the offline driver; see the module documentation)."""
+    """Every movement of a recording (the offline driver; see the module documentation).
+
+    ``smoothed``: :func:`smooth` of the same θ and rate with the same cutoff, if already known.
+    """
     if time_s.shape[0] < 8:
         return movements_frame([])
     fs = sampling_rate_hz
-    theta_s = lowpass(theta_deg, sampling_rate_hz=fs, cutoff_hz=smoothing_cutoff_hz)
-    v = lowpass(rate_dps, sampling_rate_hz=fs, cutoff_hz=smoothing_cutoff_hz)
-    floor = noise_floor_dps(v, sampling_rate_hz=fs)
+    if smoothed is None:
+        smoothed = smooth(
+            theta_deg, rate_dps, sampling_rate_hz=fs, smoothing_cutoff_hz=smoothing_cutoff_hz
+        )
+    theta_s, v, floor = smoothed.theta_s, smoothed.v, smoothed.floor_dps
     reach = max(2, int(MAX_SIDE_S * fs))
     peaks, left, right = movement_peaks(theta_s, delta=0.5 * min_rom_deg, reach=reach)
     found = []
@@ -487,15 +522,21 @@ def reangle(
     *,
     sampling_rate_hz: float,
     smoothing_cutoff_hz: float,
+    smoothed_theta_deg: FloatArray | None = None,
 ) -> pd.DataFrame:
     """The same movements with their angles measured on another θ of the same recording.
 
     For a θ that differs from the one the movements were found on by a slowly varying offset (a
     refined shank direction): the boundaries come from the rate and stay, the angles move.
+    ``smoothed_theta_deg``: that θ low-passed with ``smoothing_cutoff_hz``, if already known.
     """
     if movements.empty:
         return movements
-    theta_s = lowpass(theta_deg, sampling_rate_hz=sampling_rate_hz, cutoff_hz=smoothing_cutoff_hz)
+    theta_s = (
+        lowpass(theta_deg, sampling_rate_hz=sampling_rate_hz, cutoff_hz=smoothing_cutoff_hz)
+        if smoothed_theta_deg is None
+        else smoothed_theta_deg
+    )
     out = movements.copy()
     starts = out["start_s"].to_numpy()
     ends = out["end_s"].to_numpy()

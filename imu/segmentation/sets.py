@@ -39,12 +39,15 @@ Edge rules take whole runs at once and never trim half a set or more.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from imu.dsp import median
 
 __all__ = [
     "ATTEMPT_REACH",
@@ -132,23 +135,23 @@ class SetModel:
         """The same set with its rhythm measured on its pauses but the ``k``-th (the one that
         parts an edge from the set, judged against the rest)."""
         rest = np.delete(pauses, k)
-        return dataclasses.replace(self, pause_s=float(np.median(rest)) if rest.size else 0.0)
+        return dataclasses.replace(self, pause_s=median(rest) if rest.size else 0.0)
 
     @classmethod
     def of(cls, col: dict[str, FloatArray]) -> SetModel:
         """From the columns of at least one movement (``start_s`` … ``end_angle_deg``)."""
         start, end = col["start_angle_deg"], col["end_angle_deg"]
         rise = col["peak_angle_deg"] - np.minimum(start, end)
-        core = rise >= 0.5 * float(np.median(rise))
-        bottom = float(np.median(np.concatenate((start[core], end[core]))))
-        top = float(np.median(col["peak_angle_deg"][core]))
+        core = rise >= 0.5 * median(rise)
+        bottom = median(np.concatenate((start[core], end[core])))
+        top = median(col["peak_angle_deg"][core])
         pauses = col["start_s"][1:] - col["end_s"][:-1]
         return cls(
             bottom_deg=bottom,
             top_deg=top,
-            pause_s=float(np.median(pauses)) if pauses.size else 0.0,
-            hold_s=float(np.median(col["top_end_s"] - col["top_start_s"])),
-            duration_s=float(np.median(col["end_s"] - col["start_s"])),
+            pause_s=median(pauses) if pauses.size else 0.0,
+            hold_s=median(col["top_end_s"] - col["top_start_s"]),
+            duration_s=median(col["end_s"] - col["start_s"]),
         )
 
 
@@ -196,7 +199,7 @@ def _small_or_rebound(col: dict[str, FloatArray], model: SetModel) -> list[tuple
 
 def _transitions(col: dict[str, FloatArray], model: SetModel) -> tuple[int, int, list[str]]:
     """How many movements at the start and end are getting on or off (at most one each)."""
-    rom = float(np.median(col["peak_angle_deg"] - col["min_angle_deg"]))
+    rom = median(col["peak_angle_deg"] - col["min_angle_deg"])
     tol = max(_EDGE_TOLERANCE_DEG, 0.5 * rom)
     n = col["start_s"].shape[0]
     first = col["start_angle_deg"][0] - model.bottom_deg
@@ -237,10 +240,8 @@ def _edge_runs(col: dict[str, FloatArray], model: SetModel) -> tuple[int, int, l
     swing_like = (holds < _SWING_HOLD_FRACTION * model.hold_s) | (
         col["end_s"] - col["start_s"] < _SWING_DURATION_FRACTION * model.duration_s
     )
-    rom = float(np.median(peaks - col["min_angle_deg"]))
-    unlike = (holds > 2.0 * model.hold_s + 1.0) | (
-        peaks < float(np.median(peaks)) - max(5.0, 0.3 * rom)
-    )
+    rom = median(peaks - col["min_angle_deg"])
+    unlike = (holds > 2.0 * model.hold_s + 1.0) | (peaks < median(peaks) - max(5.0, 0.3 * rom))
     long_pause = max(_STRAGGLER_PAUSE_S, _STRAGGLER_FACTOR * model.pause_s)
 
     def run_end(start: int, step: int) -> int | None:
@@ -305,7 +306,7 @@ def _dips(col: dict[str, FloatArray], model: SetModel, probe: RestProbe | None) 
     theta, _rate = probe(float(col["start_s"][0]), float(col["end_s"][-1]))
     if theta.shape[0] == 0:
         return None
-    rest = float(np.median(theta))
+    rest = median(theta)
     if rests_at_top(rest, model.bottom_deg, model.top_deg):
         return dips_reason(rest, model.rise_deg)
     return None
@@ -323,8 +324,14 @@ def judge_run(
 ) -> tuple[BoolArray, list[tuple[int, str, str]]]:
     """Which movements of one run (no break over the rest threshold) are reps: a mask, and
     ``(position, kind, reason)`` for each one that is not. Rules applied until nothing changes."""
-    col = _columns(members)
-    n = len(members)
+    return _judge_run_columns(_columns(members), min_set_reps=min_set_reps, probe=probe)
+
+
+def _judge_run_columns(
+    col: dict[str, FloatArray], *, min_set_reps: int, probe: RestProbe | None
+) -> tuple[BoolArray, list[tuple[int, str, str]]]:
+    """:func:`judge_run` on the run's columns (:func:`_columns`)."""
+    n = col["start_s"].shape[0]
     keep = np.ones(n, dtype=bool)
     why: dict[int, tuple[str, str]] = {}
     for _ in range(8):
@@ -422,38 +429,57 @@ def judge_sets(
         reps["set_id"] = pd.Series(dtype=np.int64)
         return SetJudgement(reps, empty_ignored)
     movements = movements.sort_values("start_s")
-    gap = movements["start_s"].to_numpy()[1:] - movements["end_s"].to_numpy()[:-1]
-    group = np.concatenate(([0], np.cumsum(gap > rest_threshold_s)))
-    kept: list[pd.DataFrame] = []
+    col = _columns(movements)  # the runs are slices of these: no table per run
+    gap = col["start_s"][1:] - col["end_s"][:-1]
+    cuts = [0, *(np.flatnonzero(gap > rest_threshold_s) + 1).tolist(), len(movements)]
+    rows: list[npt.NDArray[np.intp]] = []
     ignored: list[dict[str, object]] = []
-    for _, members in movements.groupby(group, sort=True):
-        keep, why = judge_run(members, min_set_reps=min_set_reps, probe=probe)
+    for a, b in itertools.pairwise(cuts):
+        run = {k: v[a:b] for k, v in col.items()}
+        keep, why = _judge_run_columns(run, min_set_reps=min_set_reps, probe=probe)
         if int(keep.sum()) < min_set_reps:
             continue
-        set_id = len(kept) + 1
-        reps = members.iloc[np.flatnonzero(keep)].copy()
-        reps["set_id"] = set_id
-        kept.append(reps)
-        for i, kind, reason in why:
-            row = members.iloc[i]
-            if kind == "rebound":
-                before = int(np.count_nonzero(reps["end_s"].to_numpy() <= row["start_s"] + 1e-9))
-                reason = f"{reason} after rep {before}"
-            ignored.append(
-                {
-                    "set_id": set_id,
-                    "start_s": float(row["start_s"]),
-                    "end_s": float(row["end_s"]),
-                    "peak_angle_deg": float(row["peak_angle_deg"]),
-                    "kind": kind,
-                    "reason": reason,
-                }
-            )
-    if not kept:
+        kept = np.flatnonzero(keep)
+        rows.append(a + kept)
+        ignored += _ignored_rows(run, kept, why, set_id=len(rows))
+    if not rows:
         reps = movements.iloc[0:0].copy()
         reps["set_id"] = pd.Series(dtype=np.int64)
         return SetJudgement(reps, empty_ignored)
-    return SetJudgement(pd.concat(kept), pd.DataFrame(ignored, columns=IGNORED_COLUMNS))
+    reps = movements.iloc[np.concatenate(rows)].copy()
+    reps["set_id"] = np.concatenate(
+        [np.full(r.shape[0], k, dtype=np.int64) for k, r in enumerate(rows, start=1)]
+    )
+    return SetJudgement(reps, pd.DataFrame(ignored, columns=IGNORED_COLUMNS))
+
+
+def _ignored_rows(
+    run: dict[str, FloatArray],
+    kept: npt.NDArray[np.intp],
+    why: list[tuple[int, str, str]],
+    *,
+    set_id: int,
+) -> list[dict[str, object]]:
+    """The rows of :attr:`SetJudgement.ignored` for the movements of one set's run not counted
+    (a rebound's reason says which rep it followed)."""
+    out: list[dict[str, object]] = []
+    kept_ends = run["end_s"][kept]
+    for i, kind, reason in why:
+        start = float(run["start_s"][i])
+        if kind == "rebound":
+            before = int(np.count_nonzero(kept_ends <= start + 1e-9))
+            reason = f"{reason} after rep {before}"
+        out.append(
+            {
+                "set_id": set_id,
+                "start_s": start,
+                "end_s": float(run["end_s"][i]),
+                "peak_angle_deg": float(run["peak_angle_deg"][i]),
+                "kind": kind,
+                "reason": reason,
+            }
+        )
+    return out
 
 
 def rest_probe(

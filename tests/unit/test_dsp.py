@@ -14,6 +14,7 @@ from imu.dsp import (
     RunningNoiseFloor,
     lowpass,
     measured_rate_hz,
+    median,
     noise_floor_dps,
 )
 
@@ -74,3 +75,22 @@ def test_measured_rate_ignores_dropped_packets_and_needs_two_samples() -> None:
     assert measured_rate_hz(t) == pytest.approx(100.0)
     assert math.isnan(measured_rate_hz(t[:1]))
     assert math.isnan(measured_rate_hz(np.array([1.0, 1.0, 1.0])))
+
+
+@pytest.mark.parametrize("kind", ["normal", "ties and signed zeros", "non-finite", "long"])
+def test_median_is_numpys_to_the_last_bit(kind: str) -> None:
+    """The fast median returns exactly what np.median does: the outputs print its values."""
+    rng = np.random.default_rng(5)
+    for _ in range(2000):
+        n = int(rng.integers(1, 40)) if kind != "long" else int(rng.integers(200, 400))
+        if kind == "ties and signed zeros":
+            x = rng.choice([-0.0, 0.0, 1.0, -1.0, 1e308, -1e308, 5e-324], size=n)
+        else:
+            x = rng.normal(size=n) * 10.0 ** rng.uniform(-5, 5)
+        if kind == "non-finite":
+            x[rng.integers(0, n)] = rng.choice([np.nan, np.inf, -np.inf])
+        with np.errstate(invalid="ignore", over="ignore"):
+            expected = float(np.median(x))
+            got = median(x)
+        assert repr(got) == repr(expected), x
+    assert median(np.array([3.0, 1.0, 2.0, 10.0])) == 2.5
