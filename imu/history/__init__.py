@@ -103,6 +103,7 @@ def session_from_result(
                     flags=r.flag_names,
                     flag_evidence={f.name: f.evidence for f in r.flags},
                     on_tempo=r.on_tempo,
+                    measured=r.measured,
                 )
                 for r in s.reps
             ),

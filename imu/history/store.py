@@ -10,6 +10,7 @@ and several ``imu`` processes at once wait for each other instead of failing or 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
@@ -103,10 +104,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
     ),
     (
-        # labels files (corrections): a set's exercise may differ from the session's, and the
-        # corrections applied are kept with the session
+        # labels files (corrections): a set's exercise may differ from the session's, the
+        # corrections applied are kept with the session, and a rep added where nothing moved
+        # has no phases (measured = 0)
         "ALTER TABLE sets ADD COLUMN exercise TEXT",
         "ALTER TABLE sessions ADD COLUMN corrections_json TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE reps ADD COLUMN measured INTEGER NOT NULL DEFAULT 1",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -130,18 +133,20 @@ class StoredRep:
     flags: tuple[str, ...]
     flag_evidence: Mapping[str, str]  #: flag name → its evidence sentence
     on_tempo: bool | None
+    #: False: a rep added by a labels file where nothing moved; its phases are unknown (NaN)
+    measured: bool = True
 
     @property
     def concentric_s(self) -> float:
-        return self.top_start_s - self.start_s
+        return self.top_start_s - self.start_s if self.measured else math.nan
 
     @property
     def top_hold_s(self) -> float:
-        return self.top_end_s - self.top_start_s
+        return self.top_end_s - self.top_start_s if self.measured else math.nan
 
     @property
     def eccentric_s(self) -> float:
-        return self.end_s - self.top_end_s
+        return self.end_s - self.top_end_s if self.measured else math.nan
 
 
 @dataclass(frozen=True)
@@ -377,7 +382,7 @@ class HistoryStore:
                 ],
             )
             db.executemany(
-                "INSERT INTO reps VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO reps VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         session_id,
@@ -396,6 +401,7 @@ class HistoryStore:
                         ";".join(r.flags),
                         json.dumps(dict(r.flag_evidence)),
                         None if r.on_tempo is None else int(r.on_tempo),
+                        int(r.measured),
                     )
                     for s in session.sets
                     for r in s.reps
@@ -473,6 +479,7 @@ class HistoryStore:
                     flags=tuple(f for f in r["flags"].split(";") if f),
                     flag_evidence=json.loads(r["flag_evidence_json"]),
                     on_tempo=None if r["on_tempo"] is None else bool(r["on_tempo"]),
+                    measured=bool(r["measured"]),
                 )
             )
         return [
@@ -515,11 +522,12 @@ class HistoryStore:
             """SELECT s.id AS session_id, s.started_at, s.recording, s.leg,
                       COALESCE(t.exercise, s.exercise) AS exercise, r.set_index, r.rep_index,
                       r.start_s, r.top_start_s, r.top_end_s, r.end_s,
-                      r.top_start_s - r.start_s AS concentric_s,
-                      r.top_end_s - r.top_start_s AS top_hold_s,
-                      r.end_s - r.top_end_s AS eccentric_s,
+                      CASE WHEN r.measured THEN r.top_start_s - r.start_s END AS concentric_s,
+                      CASE WHEN r.measured THEN r.top_end_s - r.top_start_s END AS top_hold_s,
+                      CASE WHEN r.measured THEN r.end_s - r.top_end_s END AS eccentric_s,
                       r.bottom_pause_s, r.peak_angle_deg, r.min_angle_deg,
-                      r.peak_angle_deg - r.min_angle_deg AS rom_deg,
+                      CASE WHEN r.measured THEN r.peak_angle_deg - r.min_angle_deg END AS rom_deg,
+                      r.measured,
                       r.peak_velocity_dps, r.peak_lowering_velocity_dps, r.foot_height_cm,
                       r.flags, r.on_tempo
                FROM reps r JOIN sets t ON t.session_id = r.session_id

@@ -124,6 +124,18 @@ def test_add_a_rep_where_nothing_moved_has_unknown_phases(session: Session) -> N
     )
     assert "phases unknown" in result.corrections[0].outcome
     json.dumps(result.to_dict(), allow_nan=False)
+    # the history keeps it as unmeasured: no phases in its rows or in the exports
+    from imu.history import open_history, register
+
+    db = session.csv.parent / f"h{t:.0f}.sqlite"
+    session_id, _ = register(result, session.csv, db=str(db))
+    with open_history(str(db)) as store:
+        frame = store.rep_frame()
+        (stored,) = [r for s in store.sets(session_id) for r in s.reps if not r.measured]
+    row = frame[frame["measured"] == 0]
+    assert len(row) == 1 and row[["concentric_s", "top_hold_s", "rom_deg"]].isna().all(axis=None)
+    assert frame[frame["measured"] == 1]["concentric_s"].notna().all()
+    assert np.isnan(stored.concentric_s) and np.isnan(stored.eccentric_s)
 
 
 def test_split_and_merge_sets(session: Session) -> None:
