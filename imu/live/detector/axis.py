@@ -85,8 +85,11 @@ class AxisSearch:
 
     def _arrays(self) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, float]:
         """The kept samples, thinned to at most :data:`_FIND_RATE_HZ`, and their rate."""
+        if len(self._chunks) > 1:  # joined once: what came since the last check, to the rest
+            joined = tuple(np.concatenate([c[k] for c in self._chunks]) for k in range(4))
+            self._chunks = [joined]  # type: ignore[list-item]
         step = max(1, math.floor(self.sampling_rate_hz / _FIND_RATE_HZ))
-        t, acc, gyro, up = (np.concatenate([c[k] for c in self._chunks])[::step] for k in range(4))
+        t, acc, gyro, up = (self._chunks[0][k][::step] for k in range(4))
         return t, acc, gyro, up, self.sampling_rate_hz / step
 
     def find(self) -> ShankAxis | None:
