@@ -104,11 +104,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
     ),
     (
-        # labels files (corrections): a set's exercise may differ from the session's, the
-        # corrections applied are kept with the session, and a rep added where nothing moved
-        # has no phases (measured = 0)
+        # labels files (corrections): a set's exercise may differ from the session's, and the
+        # corrections applied are kept with the session
         "ALTER TABLE sets ADD COLUMN exercise TEXT",
         "ALTER TABLE sessions ADD COLUMN corrections_json TEXT NOT NULL DEFAULT '[]'",
+    ),
+    (
+        # a rep added by a labels file where nothing moved has no phases (measured = 0)
         "ALTER TABLE reps ADD COLUMN measured INTEGER NOT NULL DEFAULT 1",
     ),
 )

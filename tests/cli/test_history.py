@@ -153,7 +153,7 @@ def test_migration_from_version_1_keeps_the_sessions(tmp_path: Path) -> None:
     db.commit()
     db.close()
     with HistoryStore(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.schema_version == SCHEMA_VERSION == 3
         (row,) = store.sessions()
         assert row.recording == "old.csv" and row.corrections == ()
 

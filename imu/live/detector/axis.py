@@ -10,8 +10,9 @@ runs the same finder on them every :data:`CHECK_S` of data, once the finder can 
 - the finder keeps ``±x`` (the documented mounting): the axis is settled, nothing changes — a
   sensor mounted as documented is coached exactly as before;
 - it finds another direction (a phone pushed into a sleeve any way round) — confirmed by the
-  leg hanging still, or more than :data:`DOUBT_DEG` from ``±x`` (a pull alone, closer than
-  that, may be a documented sensor a little tilted: the search goes on) — the detector starts
+  leg hanging still, or more than :data:`~imu.angle.PULL_KEEPS_DOCUMENTED_DEG` from ``±x`` (a
+  pull alone, closer than that, may be a documented sensor a little tilted: the search goes
+  on) — the detector starts
   again on the kept samples with that direction and says what the new run finds — the sets so
   far again, with their counts on the right axis (walking to the machine usually gives the
   cues before the first set).
@@ -27,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imu.angle import (
+    PULL_KEEPS_DOCUMENTED_DEG,
     SHANK_CUES_MIN_S,
     ShankAxis,
     find_shank_axis,
@@ -35,14 +37,12 @@ from imu.angle import (
 
 FloatArray = npt.NDArray[np.float64]
 
-__all__ = ["CHECK_S", "DOUBT_DEG", "MAX_S", "AxisSearch"]
+__all__ = ["CHECK_S", "MAX_S", "AxisSearch"]
 
 #: the finder runs on the kept samples every this much data, s
 CHECK_S = 5.0
 #: the search gives up (keeps the documented axis) after this much data, s
 MAX_S = 180.0
-#: a direction found without the hanging leg to confirm it, this close to ±x, waits for more, °
-DOUBT_DEG = 50.0
 #: the finder sees the samples at this rate at most (it needs the swings, not every sample), Hz
 _FIND_RATE_HZ = 50.0
 
@@ -94,8 +94,9 @@ class AxisSearch:
 
     def find(self) -> ShankAxis | None:
         """The finder's answer on the kept samples, or None while it has no cue yet, or only a
-        centripetal pull within :data:`DOUBT_DEG` of ``±x`` (the rest of the stream may still
-        say ``±x``, as offline it does for a documented sensor a little tilted)."""
+        centripetal pull within :data:`~imu.angle.PULL_KEEPS_DOCUMENTED_DEG` of ``±x`` (the rest
+        of the stream may still say ``±x``, as offline it does for a documented sensor a little
+        tilted)."""
         if not self._chunks:
             return None
         t, acc, gyro, up, fs = self._arrays()
@@ -105,7 +106,7 @@ class AxisSearch:
         if axis.cue == "none":
             return None
         off_x = math.degrees(math.acos(min(1.0, abs(float(axis.vector[0])))))
-        if axis.name == "found" and axis.confidence != "high" and off_x < DOUBT_DEG:
+        if axis.name == "found" and axis.confidence != "high" and off_x < PULL_KEEPS_DOCUMENTED_DEG:
             return None
         return axis
 
