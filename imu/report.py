@@ -50,6 +50,8 @@ th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: rig
 th { background: #f3f3f3; }
 th:first-child, td:first-child { text-align: left; }
 td.flags, th:last-child { text-align: left; white-space: normal; }
+/* a flags cell keeps a readable width: on a phone the table scrolls rather than the row grows */
+td.flags { min-width: 14em; }
 td.flags b { color: var(--flag); }
 .chartbox { overflow-x: auto; -webkit-overflow-scrolling: touch; margin: 6px 0; }
 .chart { width: 100%; height: auto; display: block; border: 1px solid var(--line);
