@@ -295,11 +295,11 @@ def _overlaps(a0: float, a1: float, b0: float, b1: float) -> bool:
 
 
 def _plan(
-    recording: Recording, angle: LegAngle, settings: Settings
+    signals: _Signals, settings: Settings
 ) -> tuple[list[tuple[_Run, list[int], dict[int, ExerciseChoice]]], list[str]]:
     """The profiles to judge the recording with: each run, the ids of its sets to keep, what
     each set looked like; and notes on the choice."""
-    signals = _Signals(recording, angle)
+    recording = signals.recording
     if settings.exercise != AUTO:
         run = _segment_refined(signals, settings)
         choices = _set_choices(recording, run)
@@ -409,16 +409,14 @@ class _Corrector:
     def __init__(
         self,
         labels: Labels,
-        recording: Recording,
-        angle: LegAngle,
+        signals: _Signals,
         settings: Settings,
         plan: list[tuple[_Run, list[int], dict[int, ExerciseChoice]]],
         main: _Run,
         sets: tuple[SetResult, ...],
     ) -> None:
         self.labels = labels
-        self.recording = recording
-        self.angle = angle
+        self.signals = signals
         self.settings = settings
         self.runs = {run.settings.exercise: run for run, _keep, _chosen in plan}
         self.main = main
@@ -461,7 +459,7 @@ class _Corrector:
     def run_for(self, exercise: str) -> _Run:
         if exercise not in self.runs:
             self.runs[exercise] = _segment_refined(
-                _Signals(self.recording, self.angle), self.settings.with_exercise(exercise)
+                self.signals, self.settings.with_exercise(exercise)
             )
         return self.runs[exercise]
 
@@ -640,7 +638,8 @@ def analyze_recording(
     if settings.hip_line_segment_s is not None:
         check_hip_line_reference(angle.hip_line_offset_deg, settings.hip_line_segment_s)
     say("finding sets and reps")
-    plan, choice_notes = _plan(recording, angle, settings)
+    signals = _Signals(recording, angle)  # shared by every profile's run, labels' too
+    plan, choice_notes = _plan(signals, settings)
     # the session's own profile and angle: the one judging the most sets
     main = max(plan, key=lambda p: len(p[1]))[0]
     leg = _leg_length(main.settings, main.angle)
@@ -650,7 +649,7 @@ def analyze_recording(
     applied: list[AppliedCorrection] = []
     if labels is not None and labels.corrections:
         say("applying the labels")
-        fixer = _Corrector(labels, recording, angle, settings, plan, main, sets)
+        fixer = _Corrector(labels, signals, settings, plan, main, sets)
         groups, applied = fixer.apply(groups)
         sets = _build_sets(groups, leg, fs, quality)
     gaps = recording.gaps()
