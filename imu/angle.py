@@ -36,7 +36,6 @@ from imu.errors import ImuError
 
 __all__ = [
     "PULL_KEEPS_DOCUMENTED_DEG",
-    "SHANK_CUES_MIN_S",
     "AngleEstimator",
     "LegAngle",
     "ShankAxis",
@@ -48,7 +47,6 @@ __all__ = [
     "rotation_radii_m",
     "shank_axis_of",
     "static_theta",
-    "swinging_s",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -1075,13 +1073,3 @@ def _swinging(acc_g: FloatArray, gyro_dps: FloatArray) -> npt.NDArray[np.bool_]:
         np.linalg.norm(acc_g, axis=1) < 3.0
     )
     return swinging
-
-
-def swinging_s(acc_g: FloatArray, gyro_dps: FloatArray, *, sampling_rate_hz: float) -> float:
-    """How long the leg turned fast enough for :func:`find_shank_axis`'s swing cues, s."""
-    return float(np.count_nonzero(_swinging(acc_g, gyro_dps))) / sampling_rate_hz
-
-
-#: :func:`find_shank_axis` has its centripetal cue (and so an answer of its own) after this
-#: much swinging, s
-SHANK_CUES_MIN_S = _CENTRIPETAL_MIN_S

@@ -4,18 +4,17 @@ Offline, :func:`~imu.angle.find_shank_axis` reads the whole recording: the axis 
 about, the centripetal pull of the swings and gravity while the leg hangs still. Live, the first
 second says none of that, so the detector starts on the documented axis (``±x``) and
 :class:`AxisSearch` keeps the samples (and the orientation filter's gravity direction) while it
-runs the same finder on them every :data:`CHECK_S` of data, once the finder can have its cues
-(:data:`~imu.angle.SHANK_CUES_MIN_S` of swinging):
+runs the same finder on them every :data:`CHECK_S` of data until it has a cue (it needs 10 s
+of swinging):
 
 - the finder keeps ``±x`` (the documented mounting): the axis is settled, nothing changes — a
   sensor mounted as documented is coached exactly as before;
 - it finds another direction (a phone pushed into a sleeve any way round) — confirmed by the
   leg hanging still, or more than :data:`~imu.angle.PULL_KEEPS_DOCUMENTED_DEG` from ``±x`` (a
   pull alone, closer than that, may be a documented sensor a little tilted: the search goes
-  on) — the detector starts
-  again on the kept samples with that direction and says what the new run finds — the sets so
-  far again, with their counts on the right axis (walking to the machine usually gives the
-  cues before the first set).
+  on) — the detector starts again on the kept samples with that direction and says what the
+  new run finds — the sets so far again, with their counts on the right axis (walking to the
+  machine usually gives the cues before the first set).
 
 After :data:`MAX_S` of data with no answer the search stops on the documented axis.
 """
@@ -29,10 +28,8 @@ import numpy.typing as npt
 
 from imu.angle import (
     PULL_KEEPS_DOCUMENTED_DEG,
-    SHANK_CUES_MIN_S,
     ShankAxis,
     find_shank_axis,
-    swinging_s,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -86,8 +83,8 @@ class AxisSearch:
     def _arrays(self) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, float]:
         """The kept samples, thinned to at most :data:`_FIND_RATE_HZ`, and their rate."""
         if len(self._chunks) > 1:  # joined once: what came since the last check, to the rest
-            joined = tuple(np.concatenate([c[k] for c in self._chunks]) for k in range(4))
-            self._chunks = [joined]  # type: ignore[list-item]
+            t, acc, gyro, up = (np.concatenate([c[k] for c in self._chunks]) for k in range(4))
+            self._chunks = [(t, acc, gyro, up)]
         step = max(1, math.floor(self.sampling_rate_hz / _FIND_RATE_HZ))
         t, acc, gyro, up = (self._chunks[0][k][::step] for k in range(4))
         return t, acc, gyro, up, self.sampling_rate_hz / step
@@ -100,8 +97,6 @@ class AxisSearch:
         if not self._chunks:
             return None
         t, acc, gyro, up, fs = self._arrays()
-        if swinging_s(acc, gyro, sampling_rate_hz=fs) < SHANK_CUES_MIN_S:
-            return None
         axis = find_shank_axis(acc, gyro, sampling_rate_hz=fs, time_s=t, up=up)
         if axis.cue == "none":
             return None
