@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imu.errors import ImuError
+from imu.recording import GAP_PERIODS, GRAVITY_MPS2
 
 __all__ = [
     "PULL_KEEPS_DOCUMENTED_DEG",
@@ -50,7 +51,6 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
-GRAVITY_MPS2 = 9.80665
 _AXES = {
     "+x": (0, 1.0),
     "-x": (0, -1.0),
@@ -610,10 +610,10 @@ class _VqfRunner:
             prev[0] = gyro_dps[0] if self._last_gyro is None else self._last_gyro
             prev[1:] = gyro_dps[:-1]
             self._last_gyro = np.array(gyro_dps[-1], dtype=np.float64)
-        gap = dt > 1.5 * period
+        gap = dt > GAP_PERIODS * period
         rate = np.where(gap[:, None], 0.5 * (prev + gyro_dps), gyro_dps)
         scale = dt / period
-        breaks = np.flatnonzero(dt > max(self.max_bridge_s, 1.5 * period))
+        breaks = np.flatnonzero(dt > max(self.max_bridge_s, GAP_PERIODS * period))
         scale[breaks] = 0.0  # the tilt restarts from this sample's accelerometer reading
         gyr = np.ascontiguousarray(np.radians(rate) * scale[:, None])
         acc = np.ascontiguousarray(acc_g * GRAVITY_MPS2)

@@ -35,6 +35,7 @@ from imu.dsp import measured_rate_hz
 from imu.errors import RecordingError, os_reason
 
 __all__ = [
+    "GAP_PERIODS",
     "GRAVITY_MPS2",
     "Gap",
     "Recording",
@@ -45,6 +46,8 @@ __all__ = [
 ]
 
 GRAVITY_MPS2 = 9.80665
+#: an interval longer than this many nominal sample periods is a gap (samples missing)
+GAP_PERIODS = 1.5
 AXES = ("x", "y", "z")
 TIME_COLUMN = "time_s"
 ACC_COLUMNS = tuple(f"acc_{a}_g" for a in AXES)
@@ -155,7 +158,7 @@ def find_gaps(time_s: FloatArray, *, sampling_rate_hz: float, min_missing: int =
     dt = np.diff(time_s)
     period = 1.0 / sampling_rate_hz
     missing = np.rint(dt / period).astype(np.int64) - 1
-    idx = np.flatnonzero((dt > 1.5 * period) & (missing >= min_missing))
+    idx = np.flatnonzero((dt > GAP_PERIODS * period) & (missing >= min_missing))
     return [Gap(float(time_s[i]), float(time_s[i + 1]), int(max(missing[i], 1))) for i in idx]
 
 
