@@ -13,6 +13,7 @@ import json
 import math
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -265,17 +266,31 @@ class HistoryStore:
             raise HistoryError(f"history database {self.path}: cannot be opened ({exc})") from None
         self._db.row_factory = sqlite3.Row
         try:
-            self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            self._set_up()
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise HistoryError(
                 f"history database {self.path}: not usable ({exc}); "
                 "move it aside or pass another --db"
             ) from None
+
+    def _set_up(self) -> None:
+        """Pragmas and migration, retried while another process holds the lock: SQLite answers
+        "database is locked" at once, without waiting the busy timeout, when several processes
+        open a new database together and each switches it to WAL (``imu analyze -j``)."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = FULL")
+                self._db.execute("PRAGMA foreign_keys = ON")
+                self._migrate()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def close(self) -> None:
         self._db.close()

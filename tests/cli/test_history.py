@@ -12,6 +12,7 @@ import sys
 import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from history_factory import rep, session, simulate
@@ -206,6 +207,39 @@ def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
         assert len({r.sha256 for r in rows}) == len(rows)
         assert len(store.rep_frame()) == 3 * len(rows)  # every session whole: 3 reps each
         assert store.integrity_ok()
+
+
+def _open_and_close(path: str, start: Any, results: Any) -> None:
+    start.wait()  # all open at the same moment
+    try:
+        HistoryStore(path).close()
+    except Exception as exc:  # the message is the result
+        results.put(str(exc))
+    else:
+        results.put("ok")
+
+
+def test_processes_creating_one_new_database_at_once(tmp_path: Path) -> None:
+    """``imu analyze -j`` on a first run: every worker creates the same new database and switches
+    it to WAL at once; SQLite answers "database is locked" without waiting, and each must retry
+    (CI once failed on this)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    outcomes: list[str] = []
+    for k in range(25):
+        start = context.Barrier(4)
+        path = str(tmp_path / f"new{k}.sqlite")
+        procs = [
+            context.Process(target=_open_and_close, args=(path, start, results)) for _ in range(4)
+        ]
+        for p in procs:
+            p.start()
+        outcomes += [results.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(timeout=60)
+    assert [o for o in outcomes if o != "ok"] == []
 
 
 def test_killed_writer_leaves_the_database_whole(tmp_path: Path) -> None:
