@@ -275,16 +275,17 @@ class HistoryStore:
             ) from None
 
     def _set_up(self) -> None:
-        """Pragmas and migration, retried while another process holds the lock: SQLite answers
-        "database is locked" at once, without waiting the busy timeout, when several processes
-        open a new database together and each switches it to WAL (``imu analyze -j``)."""
+        """Pragmas and migration; the WAL switch and the migration are retried while another
+        process holds the lock: SQLite answers "database is locked" at once, without waiting the
+        busy timeout, when several processes open a new database together and each switches it
+        to WAL (``imu analyze -j``)."""
+        self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        self._db.execute("PRAGMA synchronous = FULL")
+        self._db.execute("PRAGMA foreign_keys = ON")
         deadline = time.monotonic() + BUSY_TIMEOUT_S
         while True:
             try:
-                self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
                 self._db.execute("PRAGMA journal_mode = WAL")
-                self._db.execute("PRAGMA synchronous = FULL")
-                self._db.execute("PRAGMA foreign_keys = ON")
                 self._migrate()
                 return
             except sqlite3.OperationalError as exc:
