@@ -48,12 +48,17 @@ _NOISE_SIGMAS = 4.0
 _FLOOR_EDGES = np.logspace(-6.0, 3.0, 901)
 
 
+def median_interval_s(time_s: FloatArray) -> float:
+    """The median interval between the timestamps, s (NaN for fewer than two)."""
+    if time_s.shape[0] < 2:
+        return math.nan
+    return float(np.median(np.diff(time_s)))
+
+
 def measured_rate_hz(time_s: FloatArray) -> float:
     """The sampling rate the timestamps show: 1 / their median interval, Hz (NaN for fewer than
     two samples or a median interval that is not positive)."""
-    if time_s.shape[0] < 2:
-        return math.nan
-    step = float(np.median(np.diff(time_s)))
+    step = median_interval_s(time_s)
     return 1.0 / step if step > 0 else math.nan
 
 

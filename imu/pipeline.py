@@ -25,7 +25,7 @@ from imu.angle import (
     static_theta,
 )
 from imu.corrections import AppliedCorrection, Correction, Labels, load_labels
-from imu.dsp import lowpass
+from imu.dsp import lowpass, median_interval_s
 from imu.errors import LabelsError, RecordingError
 from imu.exercise import ExerciseChoice, SetShape, choose_sets
 from imu.form import DEFAULT_LEG_LENGTH_M, LegLength, RepKinematics, rep_flags
@@ -104,9 +104,15 @@ def _leg_length(settings: Settings, angle: LegAngle) -> LegLength:
     )
 
 
-def _judge(angle: LegAngle, movements: pd.DataFrame, settings: Settings) -> SetJudgement:
+def _judge(
+    angle: LegAngle, movements: pd.DataFrame, settings: Settings, period_s: float
+) -> SetJudgement:
     probe = rest_probe(
-        angle.time_s, angle.theta_deg, angle.rate_dps, still_dps=settings.moving_rate_dps
+        angle.time_s,
+        angle.theta_deg,
+        angle.rate_dps,
+        still_dps=settings.moving_rate_dps,
+        period_s=period_s,
     )
     return judge_sets(
         movements,
@@ -133,6 +139,16 @@ class _Signals:
     _smoothed: dict[float, Smoothed] = field(default_factory=dict)
     _refinements: list[_Refinement] = field(default_factory=list)
     _refined_theta_s: dict[tuple[int, float], FloatArray] = field(default_factory=dict)
+    #: each segmentation, by its settings but the exercise's name (the choice's probe and the
+    #: leg-raise profile segment alike)
+    _runs: dict[Settings, _Run] = field(default_factory=dict)
+    _period_s: float | None = None
+
+    def period_s(self) -> float:
+        """The median sample interval, for :func:`~imu.segmentation.rest_probe`."""
+        if self._period_s is None:
+            self._period_s = median_interval_s(self.angle.time_s)
+        return self._period_s
 
     def static_theta(self) -> FloatArray:
         if self._static is None:
@@ -197,7 +213,7 @@ def _segment(signals: _Signals, settings: Settings) -> tuple[pd.DataFrame, SetJu
         static_theta_deg=signals.static_theta(),
         smoothed=signals.smoothed(settings.smoothing_cutoff_hz),
     )
-    return movements, _judge(angle, movements, settings)
+    return movements, _judge(angle, movements, settings, signals.period_s())
 
 
 def _interval_index(time_s: np.ndarray, reps: pd.DataFrame) -> npt.NDArray[np.intp]:
@@ -234,7 +250,16 @@ class _Run:
 def _segment_refined(signals: _Signals, settings: Settings) -> _Run:
     """Movements and sets with ``settings``; the strap is only roughly aligned, so the shank's
     direction is measured on the reps found and the movements are measured again with it (the
-    reps rarely change; their angles do)."""
+    reps rarely change; their angles do). Done once for settings that differ only in the
+    exercise's name."""
+    key = dataclasses.replace(settings, exercise=AUTO)
+    if key not in signals._runs:
+        signals._runs[key] = _segment_refined_once(signals, settings)
+    return dataclasses.replace(signals._runs[key], settings=settings)
+
+
+def _segment_refined_once(signals: _Signals, settings: Settings) -> _Run:
+    """:func:`_segment_refined`, computed."""
     recording, angle = signals.recording, signals.angle
     movements, judged = _segment(signals, settings)
     if judged.reps.empty:
@@ -251,7 +276,8 @@ def _segment_refined(signals: _Signals, settings: Settings) -> _Run:
         smoothing_cutoff_hz=cutoff,
         smoothed_theta_deg=signals.refined_theta_s(k, refined, cutoff),
     )
-    return _Run(settings, refined, movements, _judge(refined, movements, settings))
+    judged = _judge(refined, movements, settings, signals.period_s())
+    return _Run(settings, refined, movements, judged)
 
 
 def _set_choices(recording: Recording, run: _Run) -> dict[int, ExerciseChoice]:
@@ -357,11 +383,20 @@ def _groups(plan: list[tuple[_Run, list[int], dict[int, ExerciseChoice]]]) -> li
     out = []
     for run, keep, chosen in plan:
         reps, ignored = run.judged.reps, run.judged.ignored
+        detected = reps.drop(columns="set_id").assign(source="detected", measured=True)
+        rows = _rows_by_set(reps)
+        ignored_rows = _rows_by_set(ignored)
         for k in keep:
-            members = reps[reps["set_id"] == k].drop(columns="set_id")
-            members = members.assign(source="detected", measured=True).sort_values("start_s")
-            out.append(_Group(run, members, ignored[ignored["set_id"] == k], chosen.get(k)))
+            members = detected.iloc[rows[k]].sort_values("start_s")
+            own_ignored = ignored.iloc[ignored_rows.get(k, np.zeros(0, dtype=np.intp))]
+            out.append(_Group(run, members, own_ignored, chosen.get(k)))
     return sorted(out, key=lambda g: g.span[0])
+
+
+def _rows_by_set(frame: pd.DataFrame) -> dict[int, npt.NDArray[np.intp]]:
+    """The positions of each set's rows of ``frame`` (by ``set_id``), in order."""
+    ids = frame["set_id"].to_numpy()
+    return {int(k): np.flatnonzero(ids == k) for k in np.unique(ids)}
 
 
 #: a rep or movement this near a labelled time (s) is the one the label means

@@ -18,7 +18,7 @@ interval) differ by more than :data:`RATE_TOLERANCE`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -114,15 +114,20 @@ def _saturated(
 
 
 def _flat(
-    time_s: FloatArray, x: FloatArray, channel: str, turning_dps: FloatArray
+    time_s: FloatArray,
+    x: FloatArray,
+    channel: str,
+    turning_dps: Callable[[int, int], FloatArray],
 ) -> list[BadStretch]:
+    """Long runs of one repeated value while the sensor turns (``turning_dps(s, e)``: the rate
+    about the other axes over samples ``s … e-1``)."""
     same = np.diff(x) == 0.0  # sample k+1 repeats sample k
     i0, i1 = runs(same)
     i1 = i1 + 1  # a run of repeats covers samples i0 … i1-1
     long = (time_s[i1 - 1] - time_s[i0]) >= FLAT_MIN_S
     found = []
-    for s, e in zip(i0[long], i1[long], strict=True):  # only the long runs: few
-        if float(np.median(turning_dps[s:e])) <= MOVING_DPS:
+    for s, e in zip(i0[long].tolist(), i1[long].tolist(), strict=True):  # only the long runs: few
+        if float(np.median(turning_dps(s, e))) <= MOVING_DPS:
             continue  # a still sensor may well repeat itself
         found.append(
             BadStretch(
@@ -145,13 +150,21 @@ def bad_stretches(
         return []
     found: list[BadStretch] = []
     gyro_sq = np.square(gyro_dps)
+    total_sq = gyro_sq.sum(axis=1)
     for k in range(6):
         is_acc = k < 3
         x = acc_g[:, k] if is_acc else gyro_dps[:, k - 3]
         ranges = acc_ranges_g if is_acc else gyro_ranges_dps
         found.extend(_saturated(time_s, x, CHANNELS[k], ranges))
-        others = gyro_sq.sum(axis=1) - (0.0 if is_acc else gyro_sq[:, k - 3])
-        found.extend(_flat(time_s, x, CHANNELS[k], np.sqrt(np.maximum(others, 0.0))))
+
+        def turning(s: int, e: int, k: int = k) -> FloatArray:
+            """The rate about the axes other than channel ``k``'s (all three for the
+            accelerometer), samples ``s … e-1``."""
+            others: FloatArray = total_sq[s:e] - (0.0 if k < 3 else gyro_sq[s:e, k - 3])
+            root: FloatArray = np.sqrt(np.maximum(others, 0.0))
+            return root
+
+        found.extend(_flat(time_s, x, CHANNELS[k], turning))
     return found
 
 

@@ -29,7 +29,7 @@ Intervals are half-open; movement tables are DataFrames with a ``rep_id`` index.
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -438,7 +438,12 @@ def measure_movement(
 def movements_frame(movements: list[Movement]) -> pd.DataFrame:
     """A movement table (columns :data:`MOVEMENT_COLUMNS`, a ``rep_id`` index); a movement may
     not start before the previous one ended."""
-    frame = pd.DataFrame([asdict(m) for m in movements], columns=MOVEMENT_COLUMNS, dtype=np.float64)
+    frame = pd.DataFrame(
+        {
+            c: np.array([getattr(m, c) for m in movements], dtype=np.float64)
+            for c in MOVEMENT_COLUMNS
+        }
+    )
     if len(frame) > 1:
         prev_end = frame["end_s"].shift(1)
         overlap = frame["start_s"] < prev_end

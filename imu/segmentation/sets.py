@@ -47,7 +47,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from imu.dsp import median
+from imu.dsp import median, median_interval_s
 
 __all__ = [
     "ATTEMPT_REACH",
@@ -483,11 +483,19 @@ def _ignored_rows(
 
 
 def rest_probe(
-    time_s: FloatArray, theta_s: FloatArray, rate_dps: FloatArray, *, still_dps: float
+    time_s: FloatArray,
+    theta_s: FloatArray,
+    rate_dps: FloatArray,
+    *,
+    still_dps: float,
+    period_s: float | None = None,
 ) -> RestProbe:
     """A :data:`RestProbe` on a whole recording: the still samples within ``_REST_WINDOW_S``
-    before and after a run (at least ``_REST_MIN_S`` of them, else none)."""
-    dt = float(np.median(np.diff(time_s))) if time_s.shape[0] > 1 else 1.0
+    before and after a run (at least ``_REST_MIN_S`` of them, else none). ``period_s``:
+    :func:`~imu.dsp.median_interval_s` of ``time_s``, if already known."""
+    if period_s is None:
+        period_s = median_interval_s(time_s) if time_s.shape[0] > 1 else 1.0
+    dt = period_s
 
     def probe(t0: float, t1: float) -> tuple[FloatArray, FloatArray]:
         a0, a1, b0, b1 = np.searchsorted(

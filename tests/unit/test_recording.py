@@ -439,6 +439,22 @@ def test_empty_cell(write_csv: WriteCsv) -> None:
     expect_error(write_csv("hole.csv", text), line=5, words=["empty cell", "'acc_y_g'"])
 
 
+def test_spaces_around_numbers_read_the_same_numbers(write_csv: WriteCsv) -> None:
+    tight = HEADER + "\n" + still_rows(4) + "0.04,0.125,-0.5e-1,1.0625,3,-7.25,0\n"
+    loose = tight.replace(",", ",  ").replace("\n", " \n")
+    a, b = (
+        read_recording(write_csv("tight.csv", tight)),
+        read_recording(write_csv("loose.csv", loose)),
+    )
+    for x, y in ((a.time_s, b.time_s), (a.acc_g, b.acc_g), (a.gyro_dps, b.gyro_dps)):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_cell_of_spaces_is_an_empty_cell(write_csv: WriteCsv) -> None:
+    text = HEADER + "\n" + still_rows(3) + "0.03,0.01,   ,0.99,0.5,-0.25,0.125\n"
+    expect_error(write_csv("spaces.csv", text), line=5, words=["empty cell", "'acc_y_g'"])
+
+
 @pytest.mark.parametrize("cell", ["nan", "NaN", "inf", "-inf"])
 def test_non_finite_cell(write_csv: WriteCsv, cell: str) -> None:
     text = "# x: y\n" + HEADER + "\n" + still_rows(3) + f"0.03,0.01,-0.02,{cell},0.5,-0.25,0.125\n"
