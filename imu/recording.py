@@ -537,10 +537,8 @@ def _parse_rows(p: Path, text: _Text, numeric_cols: Sequence[str]) -> pd.DataFra
     if set(text.header) == set(numeric_cols):
         # numbers only: the parser reads " 1.5" as 1.5 without being told to skip spaces, and
         # is faster so; anything it does not take (a blank cell, a quote) goes the full way
-        try:
+        with contextlib.suppress(ValueError, TypeError, Warning):
             frame = _read_numbers(text, numeric_cols, skip_spaces=False)
-        except (ValueError, TypeError, Warning):
-            frame = None
     try:
         if frame is None:
             frame = _read_numbers(text, numeric_cols, skip_spaces=True)

@@ -493,9 +493,10 @@ def rest_probe(
     """A :data:`RestProbe` on a whole recording: the still samples within ``_REST_WINDOW_S``
     before and after a run (at least ``_REST_MIN_S`` of them, else none). ``period_s``:
     :func:`~imu.dsp.median_interval_s` of ``time_s``, if already known."""
-    if period_s is None:
-        period_s = median_interval_s(time_s) if time_s.shape[0] > 1 else 1.0
-    dt = period_s
+    if period_s is not None:
+        dt = period_s
+    else:
+        dt = median_interval_s(time_s) if time_s.shape[0] > 1 else 1.0
 
     def probe(t0: float, t1: float) -> tuple[FloatArray, FloatArray]:
         a0, a1, b0, b1 = np.searchsorted(
