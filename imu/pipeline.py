@@ -50,7 +50,7 @@ from imu.settings import (
     flags_off,
     load_settings,
 )
-from imu.summary import summary_for_set, tempo_errors
+from imu.summary import judge_tempo, summary_for_set
 
 __all__ = ["analyze", "analyze_recording"]
 
@@ -834,9 +834,7 @@ def _build_set(
             source="added" if sources[i] == "added" else "detected",
         )
         if target is not None:
-            errors = tempo_errors(rep, target)
-            on = all(abs(e) <= settings.tempo_tolerance_s for e in errors.values())
-            rep = dataclasses.replace(rep, tempo_error_s=errors, on_tempo=on)
+            rep = judge_tempo(rep, target, settings.tempo_tolerance_s)
         reps.append(rep)
     i0, i1 = np.searchsorted(time_s, [reps[0].start_s, reps[-1].end_s])
     period = set_period_s(rate_dps[i0:i1], sampling_rate_hz=sampling_rate_hz)

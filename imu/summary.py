@@ -8,6 +8,7 @@ and ``run.json`` — how the folder was made: version, arguments, settings, inpu
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -25,7 +26,14 @@ import numpy as np
 from imu.results import PHASES, PhaseStats, RepResult, SessionResult, SetResult
 from imu.settings import Tempo
 
-__all__ = ["file_sha256", "summary_for_set", "tempo_string", "write_outputs"]
+__all__ = [
+    "file_sha256",
+    "judge_tempo",
+    "summary_for_set",
+    "tempo_errors",
+    "tempo_string",
+    "write_outputs",
+]
 
 #: reps at each end of a set compared for the fatigue cues
 _FATIGUE_REPS = 3
@@ -57,6 +65,14 @@ def tempo_errors(rep: RepResult, target: Tempo) -> dict[str, float]:
     if rep.bottom_pause_s is not None:
         errors["bottom_pause_s"] = rep.bottom_pause_s - target.bottom_pause_s
     return errors
+
+
+def judge_tempo(rep: RepResult, target: Tempo, tolerance_s: float) -> RepResult:
+    """``rep`` with its :func:`tempo_errors` and whether it is on tempo: every phase within
+    ``tolerance_s`` of its target."""
+    errors = tempo_errors(rep, target)
+    on_tempo = all(abs(e) <= tolerance_s for e in errors.values())
+    return dataclasses.replace(rep, tempo_error_s=errors, on_tempo=on_tempo)
 
 
 def _mean_ends(values: Sequence[float]) -> tuple[float, float]:

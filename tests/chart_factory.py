@@ -2,13 +2,15 @@
 
 A session is described rep by rep (:class:`RepSpec`); :func:`make_session` synthesises the leg
 angle trace those reps would produce (rests with walking between sets, a bench bottom around
-−40°) and fills in every result field the way the analysis defines it (contracts §3). Movements
+−40°) and fills in every result field the way the analysis defines it (contracts §3): tempo and
+set summaries come from :mod:`imu.summary`, the code the pipeline calls. Movements
 that are not reps — a rebound after a rep (``RepSpec.rebound_deg``), a leg swing while getting on
 and off (``edge_swings``) — are drawn into the trace and listed in the set's ``ignored``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,12 +23,12 @@ from imu.results import (
     AngleTrace,
     Flag,
     IgnoredMovement,
-    PhaseStats,
     RepResult,
     SessionResult,
     SetResult,
 )
 from imu.settings import Settings
+from imu.summary import judge_tempo, summary_for_set
 
 __all__ = ["RepSpec", "default_sets", "make_session", "uniform_set"]
 
@@ -158,10 +160,6 @@ def _edge_swing(
     return seg, movement
 
 
-def _tempo_str(values: Sequence[float]) -> str:
-    return "-".join(str(round(v)) if math.isfinite(v) else "0" for v in values)
-
-
 def make_session(
     sets: Sequence[Sequence[RepSpec]] | None = None,
     *,
@@ -248,23 +246,6 @@ def make_session(
                 Flag(name, _EVIDENCE.get(name, name).format(**values)) for name in spec.flags
             )
             pause = None if last else n_bot * dt
-            actual = {
-                "concentric_s": top_start - start,
-                "top_hold_s": top_end - top_start,
-                "eccentric_s": end - top_end,
-                "bottom_pause_s": pause,
-            }
-            tempo_error: dict[str, float] | None = None
-            on_tempo: bool | None = None
-            if target is not None:
-                goal = {
-                    "concentric_s": target.concentric_s,
-                    "top_hold_s": target.top_hold_s,
-                    "eccentric_s": target.eccentric_s,
-                    "bottom_pause_s": target.bottom_pause_s,
-                }
-                tempo_error = {k: v - goal[k] for k, v in actual.items() if v is not None}
-                on_tempo = all(abs(e) <= settings.tempo_tolerance_s for e in tempo_error.values())
             rep_results.append(
                 RepResult(
                     index=i + 1,
@@ -279,10 +260,10 @@ def make_session(
                     foot_height_cm=88.0 * math.sin(math.radians(spec.peak_deg)),
                     bottom_pause_s=pause,
                     flags=flags,
-                    tempo_error_s=tempo_error,
-                    on_tempo=on_tempo,
                 )
             )
+            if target is not None:
+                rep_results[-1] = judge_tempo(rep_results[-1], target, settings.tempo_tolerance_s)
         # get off the bench and walk
         last_bottom = reps[-1].bottom_deg if reps else -40.0
         if edge_swings:
@@ -299,7 +280,8 @@ def make_session(
         pieces.append(_ramp(round(2.0 * sample_rate_hz), last_bottom, -85.0))
         pieces.append(_walk(round(rest_s * sample_rate_hz), sample_rate_hz, rng))
         n_done += pieces[-1].size + pieces[-2].size
-        set_results.append(_set_result(set_no, tuple(rep_results), settings, tuple(ignored)))
+        summary = summary_for_set(set_no, rep_results)
+        set_results.append(dataclasses.replace(summary, ignored=tuple(ignored)))
 
     time_s = np.arange(n_done) * dt
     theta = np.concatenate(pieces)
@@ -321,52 +303,4 @@ def make_session(
         shank_axis="+x",
         gaps=(Gap(95.0, 95.4, 40),) if specs else (),
         notes=notes,
-    )
-
-
-def _set_result(
-    index: int,
-    reps: tuple[RepResult, ...],
-    settings: Settings,
-    ignored: tuple[IgnoredMovement, ...] = (),
-) -> SetResult:
-    stats = {
-        "concentric_s": PhaseStats.of([r.concentric_s for r in reps]),
-        "top_hold_s": PhaseStats.of([r.top_hold_s for r in reps]),
-        "eccentric_s": PhaseStats.of([r.eccentric_s for r in reps]),
-        "bottom_pause_s": PhaseStats.of([r.bottom_pause_s for r in reps]),
-    }
-    tempo = _tempo_str(
-        [
-            stats["eccentric_s"].median_s,
-            stats["bottom_pause_s"].median_s,
-            stats["concentric_s"].median_s,
-            stats["top_hold_s"].median_s,
-        ]
-    )
-    counts: dict[str, int] = {}
-    for r in reps:
-        for name in r.flag_names:
-            counts[name] = counts.get(name, 0) + 1
-    k = max(1, min(2, len(reps) // 2))
-    v_first = float(np.mean([r.peak_velocity_dps for r in reps[:k]]))
-    v_last = float(np.mean([r.peak_velocity_dps for r in reps[-k:]]))
-    rom_first = float(np.mean([r.rom_deg for r in reps[:k]]))
-    rom_last = float(np.mean([r.rom_deg for r in reps[-k:]]))
-    adherence = None
-    if settings.target_tempo is not None:
-        adherence = 100.0 * sum(bool(r.on_tempo) for r in reps) / len(reps)
-    return SetResult(
-        index=index,
-        start_s=reps[0].start_s,
-        end_s=reps[-1].end_s,
-        reps=reps,
-        tempo=tempo,
-        phase_stats=stats,
-        time_under_tension_s=sum(r.duration_s for r in reps),
-        flag_counts=counts,
-        velocity_loss_pct=100.0 * (v_first - v_last) / v_first,
-        rom_loss_deg=rom_first - rom_last,
-        tempo_adherence_pct=adherence,
-        ignored=ignored,
     )
