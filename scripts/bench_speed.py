@@ -2,7 +2,8 @@
 
 Prints, for a 1-hour and a 10-hour recording (a simulated session, tiled with shifted clocks):
 wall time of the command (best of ``--repeat``), the time pandas alone needs to import itself
-and read the same CSV, their ratio, the cost per hour of data, and the command's peak memory.
+and read the same CSV, their ratio, the cost per hour of data, and the command's peak memory;
+and, as the floor under the command, imu's own read plus the first stage (the leg angle) alone.
 Targets (issue 9): 1 h within 1.5× of pandas' import + read, cost linear in length, 10 h under
 1 GB of memory.
 
@@ -24,6 +25,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 READ_WITH_PANDAS = "import sys, pandas; pandas.read_csv(sys.argv[1], comment='#')"
+#: the floor under the whole command: imu reading the CSV and estimating the leg angle, nothing else
+READ_AND_ANGLE = (
+    "import sys; from imu.recording import read_recording; from imu.angle import "
+    "estimate_leg_angle; r = read_recording(sys.argv[1]); "
+    "estimate_leg_angle(r.time_s, r.acc_g, r.gyro_dps, sampling_rate_hz=r.sample_rate_hz)"
+)
 
 
 def make_recording(path: Path, *, minutes: float, seed: int = 11) -> None:
@@ -71,8 +78,13 @@ def bench(minutes: float, *, repeat: int, workdir: Path) -> tuple[float, float, 
     cmd += ["--no-plots", "--quiet"]
     # the session is registered as always, in a history database of its own
     analyze_s, peak_mb = _run(cmd, repeat, {**os.environ, "IMU_DB": str(workdir / "h.sqlite")})
+    floor_s, _ = _run([sys.executable, "-c", READ_AND_ANGLE, str(csv)], repeat)
     hours = minutes / 60.0
     print(f"  pandas import + read_csv: {pandas_s:.2f} s")
+    print(
+        f"  imu read + leg angle only: {floor_s:.2f} s "
+        f"({floor_s / pandas_s:.1f}× pandas: the floor under the command)"
+    )
     ratio = analyze_s / pandas_s
     per_hour = analyze_s / hours
     print(
