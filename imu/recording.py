@@ -25,14 +25,16 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from imu.dsp import measured_rate_hz
 from imu.errors import RecordingError, os_reason
+
+if TYPE_CHECKING:  # pandas is imported where a file is parsed or written: the maths needs none
+    import pandas as pd
 
 __all__ = [
     "GAP_PERIODS",
@@ -556,6 +558,8 @@ def _parse_rows(p: Path, text: _Text, numeric_cols: Sequence[str]) -> pd.DataFra
 def _read_numbers(text: _Text, numeric_cols: Sequence[str], *, skip_spaces: bool) -> pd.DataFrame:
     """The data rows parsed by pandas' C parser, ``numeric_cols`` as float64; any warning is
     raised as an error."""
+    import pandas as pd
+
     with warnings.catch_warnings(), text.body_stream() as body:
         warnings.simplefilter("error")
         return pd.read_csv(
@@ -725,6 +729,8 @@ def write_recording(
         columns[name] = recording.acc_g[:, i]
     for i, name in enumerate(GYRO_COLUMNS):
         columns[name] = recording.gyro_dps[:, i]
+    import pandas as pd
+
     frame = pd.DataFrame(columns)
     if recording.extra is not None:
         for col in recording.extra.columns:

@@ -31,6 +31,14 @@ READ_AND_ANGLE = (
     "estimate_leg_angle; r = read_recording(sys.argv[1]); "
     "estimate_leg_angle(r.time_s, r.acc_g, r.gyro_dps, sampling_rate_hz=r.sample_rate_hz)"
 )
+#: the same with numpy's CSV reader: the floor of an analysis that never imports pandas
+NUMPY_READ_AND_ANGLE = (
+    # the bench's file: a comment line, the header, then the samples at 100 Hz
+    "import sys, numpy; d = numpy.loadtxt(sys.argv[1], delimiter=',', skiprows=2); "
+    "from imu.angle import estimate_leg_angle; "
+    "estimate_leg_angle(d[:, 0], d[:, 1:4], d[:, 4:7], sampling_rate_hz=100.0); "
+    "assert 'pandas' not in sys.modules"
+)
 
 
 def make_recording(path: Path, *, minutes: float, seed: int = 11) -> None:
@@ -79,11 +87,16 @@ def bench(minutes: float, *, repeat: int, workdir: Path) -> tuple[float, float, 
     # the session is registered as always, in a history database of its own
     analyze_s, peak_mb = _run(cmd, repeat, {**os.environ, "IMU_DB": str(workdir / "h.sqlite")})
     floor_s, _ = _run([sys.executable, "-c", READ_AND_ANGLE, str(csv)], repeat)
+    bare_s, _ = _run([sys.executable, "-c", NUMPY_READ_AND_ANGLE, str(csv)], repeat)
     hours = minutes / 60.0
     print(f"  pandas import + read_csv: {pandas_s:.2f} s")
     print(
         f"  imu read + leg angle only: {floor_s:.2f} s "
         f"({floor_s / pandas_s:.1f}× pandas: the floor under the command)"
+    )
+    print(
+        f"  numpy read + leg angle:    {bare_s:.2f} s "
+        f"({bare_s / pandas_s:.1f}× pandas: the floor without pandas)"
     )
     ratio = analyze_s / pandas_s
     per_hour = analyze_s / hours

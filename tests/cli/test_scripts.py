@@ -35,7 +35,7 @@ def test_bench_speed_quick() -> None:
     out = _run("bench_speed.py", "--quick")
     assert "imu analyze --no-plots" in out
     assert "pandas import + read_csv" in out
-    assert "imu read + leg angle only" in out
+    assert "imu read + leg angle only" in out and "numpy read + leg angle" in out
 
 
 @pytest.mark.skipif(not (SCRIPTS / "bench_live.py").exists(), reason="no live benchmark yet")
