@@ -16,8 +16,9 @@ Not reps, each listed with its reason (:data:`IGNORED_COLUMNS`):
     ``partial`` by :mod:`imu.form`) and a movement that is not an attempt.
 ``rebound``
     rising less than :data:`REBOUND_RISE` of the rep before, starting within
-    :data:`REBOUND_PAUSE_S` of its end and lasting under half the set's typical movement: a
-    bounce off the bottom.
+    :data:`REBOUND_PAUSE_S` of its end (or within :data:`REBOUND_PAUSE_SHARE` of the set's
+    median pause, in a set that pauses long) and lasting under half the set's typical movement:
+    a bounce off the bottom.
 ``getting_on`` / ``getting_off``
     at the set's edge, starting (first) or ending (last) far from the set's bottom: climbing on or
     off, the leg swung from or to another posture.
@@ -53,6 +54,7 @@ __all__ = [
     "ATTEMPT_REACH",
     "IGNORED_COLUMNS",
     "REBOUND_PAUSE_S",
+    "REBOUND_PAUSE_SHARE",
     "REBOUND_RISE",
     "TOP_REACH",
     "SetJudgement",
@@ -76,6 +78,9 @@ ATTEMPT_REACH = 0.25
 REBOUND_RISE = 0.5
 #: … starts within this of its end, s, and lasts less than half the set's typical movement
 REBOUND_PAUSE_S = 0.3
+#: … or within this share of the set's median pause (a set that pauses 2 s between reps has
+#: not begun its next rep 0.5 s after one)
+REBOUND_PAUSE_SHARE = 0.5
 #: a movement at a set's edge that reaches less than this share, apart from the set's rhythm, is
 #: a swing while getting on or off
 TOP_REACH = 0.8
@@ -181,7 +186,8 @@ def _small_or_rebound(col: dict[str, FloatArray], model: SetModel) -> list[tuple
     pause_before = np.concatenate(([np.inf], col["start_s"][1:] - col["end_s"][:-1]))
     rise_before = np.concatenate(([np.inf], rise[:-1]))
     brief = col["end_s"] - col["start_s"] < 0.5 * model.duration_s
-    rebound = (pause_before < REBOUND_PAUSE_S) & brief & (rise < REBOUND_RISE * rise_before)
+    soon = pause_before < max(REBOUND_PAUSE_S, REBOUND_PAUSE_SHARE * model.pause_s)
+    rebound = soon & brief & (rise < REBOUND_RISE * rise_before)
     out = []
     for i in np.flatnonzero(rebound | (reach < ATTEMPT_REACH)):
         if rebound[i]:

@@ -207,6 +207,17 @@ def test_a_rebound_right_after_a_rep_is_not_counted() -> None:
     assert "after rep 3" in ignored["reason"].iloc[0]
 
 
+def test_a_late_rebound_is_judged_by_the_set_s_own_pauses() -> None:
+    """0.6 s after a rep is right after it in a set that pauses 3 s between reps (a rebound),
+    but in the rhythm of a set that pauses 1 s (a short lift, counted)."""
+    for period, pause_after, counted in ((7.0, 0.8, 6), (5.0, 0.3, 7)):
+        rows = _set(6, period=period)
+        rows.insert(3, _move(rows[2]["end_s"] + 0.6, peak=-22.0, dur=pause_after, hold=0.0))
+        reps, ignored = _judge(rows)
+        assert len(reps) == counted
+        assert ignored["kind"].tolist() == (["rebound"] if counted == 6 else [])
+
+
 def test_a_small_movement_is_not_an_attempt_but_a_short_lift_is() -> None:
     rows = _set(8)
     rows[4] = _move(rows[4]["start_s"], peak=-33.0)  # 7° of the set's 40°: not an attempt
