@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from imu.errors import ConfigError
+from imu.outputs import check_output_dir
 
 
 def add_db_argument(parser: Any, *, suppress: bool = False) -> None:
@@ -124,6 +125,8 @@ def _trends(store: Any, args: argparse.Namespace) -> int:
 
     from imu.history.trends import weekly_trends
 
+    if args.out:
+        check_output_dir(args.out)  # before any work: a bad folder is one line, not a late error
     exercise = getattr(args, "exercise", None)
     trends = weekly_trends(store.rep_frame(), store.set_frame())
     if exercise:

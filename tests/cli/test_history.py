@@ -139,6 +139,18 @@ def test_trends_command_table_and_charts(
     assert png.stat().st_size > 20_000
 
 
+def test_trends_into_a_file_is_one_line_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(["history", "trends", "--out", str(blocker / "charts")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no table printed first
+    (line,) = captured.err.strip().splitlines()
+    assert "--out" in line and "a-file" in line
+
+
 def test_migration_from_version_1_keeps_the_sessions(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
