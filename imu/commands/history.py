@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from imu.errors import ConfigError
-from imu.outputs import check_output_dir
+from imu.outputs import check_output_dir, check_output_file
 
 
 def add_db_argument(parser: Any, *, suppress: bool = False) -> None:
@@ -182,7 +182,7 @@ def _export(store: Any, args: argparse.Namespace) -> int:
         table = rep_table if args.per_rep else set_table
         frame = table(store, session_ids=ids)
         if args.out:
-            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            check_output_file(args.out).parent.mkdir(parents=True, exist_ok=True)
             frame.to_csv(args.out, index=False, lineterminator="\n")
             print(f"wrote {len(frame)} row(s) to {args.out}", file=sys.stderr)
         else:
@@ -196,10 +196,11 @@ def _export(store: Any, args: argparse.Namespace) -> int:
         raise ConfigError("no sessions to export")
     out = Path(args.out)
     if len(rows) == 1 and out.suffix.lower() == ".fit":
-        targets = [(rows[0], out)]
+        targets = [(rows[0], check_output_file(out))]
     else:
         if out.suffix.lower() == ".fit":
             raise ConfigError(f"--out {out}: {len(rows)} sessions need a folder, not one .fit file")
+        check_output_dir(out)
         targets = [
             (r, out / f"{r.started_at:%Y-%m-%d}_{r.id}_{Path(r.recording).stem}.fit") for r in rows
         ]

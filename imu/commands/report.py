@@ -9,6 +9,7 @@ from typing import Any
 
 from imu.commands.analyze import add_history_arguments, add_settings_arguments, settings_from_args
 from imu.errors import ImuError
+from imu.outputs import check_output_file
 
 
 def register(sub: Any) -> None:
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from imu.report import write_report
 
     source = Path(args.source)
-    out = Path(args.out)
+    out = check_output_file(args.out)
     if source.exists():
         settings = settings_from_args(args)
         path = source

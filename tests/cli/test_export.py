@@ -116,3 +116,18 @@ def test_fit_needs_out(
     capsys.readouterr()
     assert main(["history", "export", "--format", "fit"]) == 1
     assert "--out" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["csv", "fit"])
+def test_an_out_under_a_file_is_one_line(
+    analysed: tuple[Path, dict[str, object]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fmt: str,
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    capsys.readouterr()
+    assert main(["history", "export", "--format", fmt, "--out", str(blocker / "x")]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("imu history: error: --out") and "file" in line.split("a-file", 1)[1]

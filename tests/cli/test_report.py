@@ -91,6 +91,10 @@ def test_report_command_from_session_and_file(
     assert out.read_text().count("<h3 ") == report.read_text().count("<h3 ")
     assert main(["report", "no-such-session", "--out", str(out), *db]) == 1
     assert "no session 'no-such-session'" in capsys.readouterr().err
+    (tmp_path / "a-file").write_text("x")  # an --out that cannot be made: one line, before work
+    assert main(["report", "wed.csv", "--out", str(tmp_path / "a-file" / "r.html"), *db]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "--out" in line and "a-file is a file" in line
 
 
 @pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
