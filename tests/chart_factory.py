@@ -246,24 +246,23 @@ def make_session(
                 Flag(name, _EVIDENCE.get(name, name).format(**values)) for name in spec.flags
             )
             pause = None if last else n_bot * dt
-            rep_results.append(
-                RepResult(
-                    index=i + 1,
-                    start_s=start,
-                    top_start_s=top_start,
-                    top_end_s=top_end,
-                    end_s=end,
-                    peak_angle_deg=spec.peak_deg,
-                    min_angle_deg=min(spec.bottom_deg, nxt_bottom),
-                    peak_velocity_dps=peak_vel,
-                    peak_lowering_velocity_dps=low_vel,
-                    foot_height_cm=88.0 * math.sin(math.radians(spec.peak_deg)),
-                    bottom_pause_s=pause,
-                    flags=flags,
-                )
+            rep = RepResult(
+                index=i + 1,
+                start_s=start,
+                top_start_s=top_start,
+                top_end_s=top_end,
+                end_s=end,
+                peak_angle_deg=spec.peak_deg,
+                min_angle_deg=min(spec.bottom_deg, nxt_bottom),
+                peak_velocity_dps=peak_vel,
+                peak_lowering_velocity_dps=low_vel,
+                foot_height_cm=88.0 * math.sin(math.radians(spec.peak_deg)),
+                bottom_pause_s=pause,
+                flags=flags,
             )
             if target is not None:
-                rep_results[-1] = judge_tempo(rep_results[-1], target, settings.tempo_tolerance_s)
+                rep = judge_tempo(rep, target, settings.tempo_tolerance_s)
+            rep_results.append(rep)
         # get off the bench and walk
         last_bottom = reps[-1].bottom_deg if reps else -40.0
         if edge_swings:

@@ -179,11 +179,12 @@ def _export(store: Any, args: argparse.Namespace) -> int:
     rows = [store.find(key) for key in args.sessions] if args.sessions else store.sessions()
     ids = [r.id for r in rows]
     if args.format == "csv":
+        out_csv = check_output_file(args.out) if args.out else None  # before the table is built
         table = rep_table if args.per_rep else set_table
         frame = table(store, session_ids=ids)
-        if args.out:
-            check_output_file(args.out).parent.mkdir(parents=True, exist_ok=True)
-            frame.to_csv(args.out, index=False, lineterminator="\n")
+        if out_csv is not None:
+            out_csv.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_csv(out_csv, index=False, lineterminator="\n")
             print(f"wrote {len(frame)} row(s) to {args.out}", file=sys.stderr)
         else:
             frame.to_csv(sys.stdout, index=False, lineterminator="\n")
