@@ -3,7 +3,8 @@
 Prints, for a 1-hour and a 10-hour recording (a simulated session, tiled with shifted clocks):
 wall time of the command (best of ``--repeat``), the time pandas alone needs to import itself
 and read the same CSV, their ratio, the cost per hour of data, and the command's peak memory;
-and, as the floor under the command, imu's own read plus the first stage (the leg angle) alone.
+and, as the floors under the command, imu's own read plus the first stage (the leg angle) alone,
+the same with numpy's reader, and the analysis alone in memory (no imports, no read, no files).
 Targets (issue 9): 1 h within 1.5× of pandas' import + read, cost linear in length, 10 h under
 1 GB of memory.
 
@@ -39,6 +40,13 @@ NUMPY_READ_AND_ANGLE = (
     "estimate_leg_angle(d[:, 0], d[:, 1:4], d[:, 4:7], sampling_rate_hz=100.0); "
     "assert 'pandas' not in sys.modules"
 )
+#: the analysis alone, in memory, after the imports and the read: what no faster parsing or
+#: lighter start-up can touch (prints its own seconds)
+ANALYSIS_ONLY = (
+    "import sys, time; from imu.recording import read_recording; from imu.pipeline import "
+    "analyze; r = read_recording(sys.argv[1]); t = time.perf_counter(); analyze(r); "
+    "print(time.perf_counter() - t)"
+)
 
 
 def make_recording(path: Path, *, minutes: float, seed: int = 11) -> None:
@@ -71,6 +79,13 @@ def _run(cmd: Sequence[str], repeat: int, env: dict[str, str] | None = None) -> 
     return best, peak_kb / 1024.0
 
 
+def _analysis_only(csv: Path, repeat: int) -> float:
+    """Best in-process time of :data:`ANALYSIS_ONLY` over ``repeat`` processes."""
+    cmd = [sys.executable, "-c", ANALYSIS_ONLY, str(csv)]
+    runs = [subprocess.run(cmd, check=True, capture_output=True, text=True) for _ in range(repeat)]
+    return min(float(r.stdout.split()[-1]) for r in runs)
+
+
 def bench(minutes: float, *, repeat: int, workdir: Path) -> tuple[float, float, float]:
     """Wall time of the command, its ratio to pandas' read, and the peak memory so far (MB)."""
     csv = workdir / f"session_{minutes:g}min.csv"
@@ -88,6 +103,7 @@ def bench(minutes: float, *, repeat: int, workdir: Path) -> tuple[float, float, 
     analyze_s, peak_mb = _run(cmd, repeat, {**os.environ, "IMU_DB": str(workdir / "h.sqlite")})
     floor_s, _ = _run([sys.executable, "-c", READ_AND_ANGLE, str(csv)], repeat)
     bare_s, _ = _run([sys.executable, "-c", NUMPY_READ_AND_ANGLE, str(csv)], repeat)
+    alone_s = _analysis_only(csv, repeat)
     hours = minutes / 60.0
     print(f"  pandas import + read_csv: {pandas_s:.2f} s")
     print(
@@ -97,6 +113,10 @@ def bench(minutes: float, *, repeat: int, workdir: Path) -> tuple[float, float, 
     print(
         f"  numpy read + leg angle:    {bare_s:.2f} s "
         f"({bare_s / pandas_s:.1f}× pandas: the floor without pandas)"
+    )
+    print(
+        f"  the analysis alone:        {alone_s:.2f} s "
+        f"({alone_s / pandas_s:.1f}× pandas: in memory, after the imports and the read)"
     )
     ratio = analyze_s / pandas_s
     per_hour = analyze_s / hours
