@@ -242,6 +242,28 @@ def _with_history_db_resolved(options: OutputOptions) -> OutputOptions:
     return options
 
 
+def _start_forkserver() -> None:
+    """Start the fork server the workers are forked from, with the current folder off its path.
+
+    Python (3.11 to 3.13 at least) starts it as ``python -c …`` and imports the preloaded modules
+    before any worker applies this process's ``sys.path``: the current folder comes first there,
+    and a folder in it named ``imu`` (recordings kept in ``./imu/``, or the clone itself) would be
+    imported as an empty namespace package in place of imu, breaking every worker.
+    ``PYTHONSAFEPATH`` keeps the current folder off the server's path; it is set only while the
+    server starts. A server already running is reused as it is."""
+    import multiprocessing.forkserver
+
+    saved = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        if saved is None:
+            del os.environ["PYTHONSAFEPATH"]
+        else:
+            os.environ["PYTHONSAFEPATH"] = saved
+
+
 def _analyze_in_pool(
     paths: Sequence[Path],
     folders: Sequence[Path],
@@ -259,6 +281,7 @@ def _analyze_in_pool(
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["imu.pipeline", "imu.summary"])
+    _start_forkserver()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: dict[Future[FileOutcome], int] = {}
         queue: Iterator[int] = iter(range(len(paths)))

@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,6 +59,30 @@ def test_files_sequential_equal_parallel(folder: Path, tmp_path: Path) -> None:
         one = json.loads((tmp_path / "j1" / f"s{k}" / "summary.json").read_text())
         two = json.loads((tmp_path / "j2" / f"s{k}" / "summary.json").read_text())
         assert one == two
+
+
+def test_a_folder_named_imu_in_the_current_folder(folder: Path, tmp_path: Path) -> None:
+    """Recordings kept in ``./imu/``: the workers still import imu itself, not that folder (it
+    once shadowed the package in the fork server: every worker died, an internal error)."""
+    script = Path(sys.executable).with_name("imu")  # the console script, as a user runs it
+    if not script.exists():
+        pytest.skip(f"no console script {script}: imu is not installed in this environment")
+    (tmp_path / "imu").mkdir()
+    for k in range(2):
+        shutil.copyfile(folder / f"s{k}.csv", tmp_path / "imu" / f"s{k}.csv")
+    env = {**os.environ, "IMU_DB": str(tmp_path / "h.sqlite")}
+    env.pop("PYTHONSAFEPATH", None)
+    done = subprocess.run(
+        [str(script), "analyze", "imu", "--out", "out", "--no-plots", "-q", "-j", "2"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    for k in range(2):
+        assert json.loads((tmp_path / "out" / f"s{k}" / "summary.json").read_text())["rep_count"]
 
 
 def test_same_stem_twice_gets_two_folders(folder: Path, tmp_path: Path) -> None:
