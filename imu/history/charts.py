@@ -26,6 +26,13 @@ _PANELS = (
     ("median_peak_angle_deg", "median peak angle (0 = hip line)", "°"),
     ("velocity_loss_pct", "velocity loss within a set (median)", "%"),
 )
+#: panels that are a share of all reps: drawn on the whole 0–100 % scale, so that a change of a
+#: few reps does not look like a collapse
+_SHARES = frozenset({"clean_pct", "tempo_adherence_pct"})
+#: what a panel with no value in any week says instead of an empty axis
+_NO_DATA = {
+    "tempo_adherence_pct": "no target tempo in these weeks\n(analyse with --tempo, e.g. 3-0-2-1)",
+}
 
 
 def _style(ax: Axes, title: str, unit: str) -> None:
@@ -42,10 +49,16 @@ def trends_figure(trends: pd.DataFrame) -> Figure:
     weeks = sorted(trends["week"].unique())
     x_of = {w: i for i, w in enumerate(weeks)}
     for ax, (col, title, unit) in zip(axes.flat, _PANELS, strict=False):
+        _style(ax, title, unit)
+        if not np.isfinite(trends[col].to_numpy(dtype=float)).any():
+            _say_no_data(ax, _NO_DATA.get(col, "no data in these weeks"))
+            continue
         for k, (exercise, rows) in enumerate(trends.groupby("exercise", sort=True)):
             xs = [x_of[w] for w in rows["week"]]
             ax.plot(xs, rows[col].to_numpy(dtype=float), "o-", color=_COLORS[k % 6], label=exercise)
-        _style(ax, title, unit)
+        if col in _SHARES:
+            ax.set_ylim(0.0, 105.0)
+        ax.legend(fontsize=8, loc="best")
     ax = axes.flat[5]
     width = 0.38
     totals = trends.groupby("week", sort=True)[["left_reps", "right_reps"]].sum()
@@ -53,11 +66,18 @@ def trends_figure(trends: pd.DataFrame) -> Figure:
     for shift, leg in ((-width / 2, "left"), (width / 2, "right")):
         ax.bar(x + shift, totals[f"{leg}_reps"], width, color=_LEG_COLORS[leg], label=leg)
     _style(ax, "left vs right leg", "reps")
+    ax.legend(fontsize=8, loc="best")
     for a in axes.flat:
         a.set_xticks(range(len(weeks)), weeks)
-        a.legend(fontsize=8, loc="best")
     fig.suptitle("imu history — weekly trends", fontsize=12)
     return fig
+
+
+def _say_no_data(ax: Axes, text: str) -> None:
+    """An explanation in place of an empty panel (no lines, no scale to misread)."""
+    ax.set_yticks([])
+    ax.set_ylabel("")
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="#555555")
 
 
 def write_trend_charts(trends: pd.DataFrame, out_dir: Path, *, fmt: str = "png") -> list[Path]:

@@ -139,6 +139,23 @@ def test_trends_command_table_and_charts(
     assert png.stat().st_size > 20_000
 
 
+def test_trend_panels_without_data_say_why(tmp_path: Path) -> None:
+    """No session had a target tempo: that panel explains itself instead of showing an empty
+    scale; the share panels span 0–100 %."""
+    from imu.history.charts import trends_figure
+
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        store.put(session("a" * 64, started_at=datetime(2026, 11, 16, 9, tzinfo=UTC)))
+        trends = weekly_trends(store.rep_frame(), store.set_frame())
+    assert trends["tempo_adherence_pct"].isna().all()  # the factory's reps have no target
+    panels = {ax.get_title(loc="left"): ax for ax in trends_figure(trends).axes}
+    tempo = panels["reps on the target tempo"]
+    assert not tempo.lines and not tempo.get_yticks().size
+    assert any("no target tempo" in t.get_text() for t in tempo.texts)
+    clean = panels["clean reps (no flag)"]
+    assert clean.lines and clean.get_ylim() == (0.0, 105.0) and not clean.texts
+
+
 def test_trends_into_a_file_is_one_line_before_any_work(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
