@@ -249,8 +249,9 @@ def _start_forkserver() -> None:
     before any worker applies this process's ``sys.path``: the current folder comes first there,
     and a folder in it named ``imu`` (recordings kept in ``./imu/``, or the clone itself) would be
     imported as an empty namespace package in place of imu, breaking every worker.
-    ``PYTHONSAFEPATH`` keeps the current folder off the server's path; it is set only while the
-    server starts. A server already running is reused as it is."""
+    ``PYTHONSAFEPATH`` keeps the current folder off the server's path; it is set in this process
+    only while the server starts (the server and its workers keep it; nothing they run starts
+    Python). A server already running is reused as it is."""
     import multiprocessing.forkserver
 
     saved = os.environ.get("PYTHONSAFEPATH")
