@@ -224,12 +224,23 @@ def analyze_many(
         if on_done is not None:
             on_done(outcome)
 
+    if workers > 1 and not _current_folder_exists():
+        workers = 1  # a worker process starts in the current folder: without one, all run here
     if workers <= 1:
         for k, (p, folder) in enumerate(zip(paths, folders, strict=True)):
             finished(k, _one(p, folder, settings, options))
     else:
         _analyze_in_pool(paths, folders, settings, options, workers=workers, finished=finished)
     return [done[k] for k in range(len(paths))]
+
+
+def _current_folder_exists() -> bool:
+    """Is there a current folder (not deleted from under the shell that started imu)?"""
+    try:
+        os.getcwd()
+    except OSError:
+        return False
+    return True
 
 
 def _with_history_db_resolved(options: OutputOptions) -> OutputOptions:

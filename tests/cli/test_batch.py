@@ -85,6 +85,21 @@ def test_a_folder_named_imu_in_the_current_folder(folder: Path, tmp_path: Path) 
         assert json.loads((tmp_path / "out" / f"s{k}" / "summary.json").read_text())["rep_count"]
 
 
+def test_a_deleted_current_folder(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shell left in a folder that was deleted: the files are analysed one after another in
+    this process (worker processes start in the current folder; there is none)."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    files = [str(folder / f"s{k}.csv") for k in range(2)]
+    out = tmp_path / "out"
+    assert main(["analyze", *files, "--out", str(out), "--no-plots", "-q", "-j", "2"]) == 0
+    assert all((out / f"s{k}" / "summary.json").exists() for k in range(2))
+
+
 def test_same_stem_twice_gets_two_folders(folder: Path, tmp_path: Path) -> None:
     other = tmp_path / "other"
     other.mkdir()
