@@ -566,3 +566,14 @@ def test_a_clipped_gyro_is_noted_and_its_reps_flagged(tmp_path: Path) -> None:
     plain = imu.pipeline.analyze_recording(rec, imu.pipeline.load_settings())
     assert not any(n.startswith("sensor:") for n in plain.notes)
     assert not any("clipped" in r.flag_names for s in plain.sets for r in s.reps)
+
+
+def test_an_os_error_naming_no_path_says_how_to_see_where() -> None:
+    from imu.errors import os_error_line
+
+    named = FileNotFoundError(errno.ENOENT, "No such file or directory", "/x/y.csv")
+    assert os_error_line(named) == "/x/y.csv: no such file or folder"
+    bare = FileNotFoundError(errno.ENOENT, "No such file or directory")  # os.getcwd(), say
+    assert os_error_line(bare) == (
+        "no such file or folder (the system named no path; --debug shows where)"
+    )
