@@ -77,10 +77,9 @@ def os_reason(exc: OSError) -> str:
 def os_error_line(exc: OSError) -> str:
     """One line for an :class:`OSError`: the path it concerns (when it names one) and why; one
     that names no path says how to see where it happened."""
-    path = exc.filename if exc.filename is not None else None
-    if path is None:
+    if exc.filename is None:
         return f"{os_reason(exc)} (the system named no path; --debug shows where)"
-    where = f"{os.fsdecode(path)}: "
+    where = f"{os.fsdecode(exc.filename)}: "
     if exc.filename2 is not None:
         where = f"{os.fsdecode(exc.filename)} → {os.fsdecode(exc.filename2)}: "
     return f"{where}{os_reason(exc)}"

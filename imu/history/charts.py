@@ -26,9 +26,10 @@ _PANELS = (
     ("median_peak_angle_deg", "median peak angle (0 = hip line)", "°"),
     ("velocity_loss_pct", "velocity loss within a set (median)", "%"),
 )
-#: panels that are a share of all reps: drawn on the whole 0–100 % scale, so that a change of a
-#: few reps does not look like a collapse
+#: panels that are a share of all reps: drawn on the whole 0–100 % scale (:data:`_SHARE_YLIM`),
+#: so that a change of a few reps does not look like a collapse
 _SHARES = frozenset({"clean_pct", "tempo_adherence_pct"})
+_SHARE_YLIM = (0.0, 105.0)
 #: what a panel with no value in any week says instead of an empty axis
 _NO_DATA = {
     "tempo_adherence_pct": "no target tempo in these weeks\n(analyse with --tempo, e.g. 3-0-2-1)",
@@ -57,7 +58,7 @@ def trends_figure(trends: pd.DataFrame) -> Figure:
             xs = [x_of[w] for w in rows["week"]]
             ax.plot(xs, rows[col].to_numpy(dtype=float), "o-", color=_COLORS[k % 6], label=exercise)
         if col in _SHARES:
-            ax.set_ylim(0.0, 105.0)
+            ax.set_ylim(*_SHARE_YLIM)
         ax.legend(fontsize=8, loc="best")
     ax = axes.flat[5]
     width = 0.38
@@ -103,7 +104,7 @@ def recent_sessions_figure(sessions: pd.DataFrame, *, current_id: int | None = N
     ax_reps.bar(x, sessions["reps"], color=colors)
     clean = ax_reps.twinx()
     clean.plot(x, sessions["clean_pct"], "o-", color="#009E73")
-    clean.set_ylim(0, 105)
+    clean.set_ylim(*_SHARE_YLIM)
     clean.set_ylabel("clean %", color="#009E73")
     _style(ax_reps, "reps (bars) and clean reps (line)", "reps")
     ax_angle.plot(x, sessions["median_peak_angle_deg"], "o-", color="#0072B2")
