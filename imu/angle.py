@@ -106,6 +106,12 @@ _DOCUMENTED_CONE_DEG = 20.0
 _DOCUMENTED_WIDE_CONE_DEG = 30.0
 #: |mean(u × up)| below this (the leg within ~15° of vertical on average) does not fix the axis
 _AXIS_MIN_STRENGTH = 0.25
+#: offline, the tilt after a gap longer than this is taken from a backward pass, s (see
+#: :func:`_smooth_after_gaps`), over this long after the gap, s (four of VQF's tauAcc)
+SMOOTHED_GAP_S = 0.1
+#: … when the leg, at the rate either side, would turn this far over the gap, °
+SMOOTHED_TURN_DEG = 10.0
+_SMOOTH_WINDOW_S = 12.0
 #: samples fed to the orientation filter at a time by the batch function
 _CHUNK = 65536
 #: the hip axis is averaged over this long, s
@@ -551,6 +557,108 @@ def _centred_sum(x: FloatArray, window: int) -> FloatArray:
     return np.asarray(csum[hi] - csum[lo], dtype=np.float64)
 
 
+def _bridged_rates(
+    dt: FloatArray,
+    prev_dps: FloatArray,
+    gyro_dps: FloatArray,
+    *,
+    period: float,
+    max_bridge_s: float,
+) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """The rates VQF integrates, rad/s scaled by each sample's interval over the nominal
+    ``period``, and the samples after a break (a gap over ``max_bridge_s``).
+
+    A short gap (jitter, dropped packets) is bridged by the mean of the rates either side
+    (``prev_dps``: each sample's predecessor) over the real interval; after a break the tilt
+    restarts from the accelerometer (scale 0).
+    """
+    gap = dt > GAP_PERIODS * period
+    rate = np.where(gap[:, None], 0.5 * (prev_dps + gyro_dps), gyro_dps)
+    scale = dt / period
+    breaks = np.flatnonzero(dt > max(max_bridge_s, GAP_PERIODS * period))
+    scale[breaks] = 0.0
+    return np.ascontiguousarray(np.radians(rate) * scale[:, None]), breaks
+
+
+def _quat_from_up(up: FloatArray) -> FloatArray:
+    """A VQF quaternion (w, x, y, z; sensor to earth) whose earth 'up' in sensor axes is ``up``:
+    the shortest rotation taking ``up`` to earth z (any heading serves: θ needs the tilt only)."""
+    u = _unit(up)
+    w = 1.0 + float(u[2])
+    if w < 1e-9:  # upside down: half a turn about x
+        return np.array([0.0, 1.0, 0.0, 0.0])
+    q = np.array([w, u[1], -u[0], 0.0])  # [1 + u·z, u × z]
+    return np.asarray(q / np.linalg.norm(q), dtype=np.float64)
+
+
+def _smooth_after_gaps(
+    time_s: FloatArray,
+    acc_g: FloatArray,
+    gyro_dps: FloatArray,
+    gyro_c_dps: FloatArray,
+    up: FloatArray,
+    *,
+    sampling_rate_hz: float,
+    max_bridge_s: float,
+) -> int:
+    """After each gap of over :data:`SMOOTHED_GAP_S` over which the leg, at the rate either
+    side, turns at least :data:`SMOOTHED_TURN_DEG`, replace the forward filter's gravity direction
+    (``up``, in place) with a backward pass; returns how many gaps were smoothed.
+
+    Bridging a gap in the middle of a fast movement guesses the rotation over it, and the
+    forward filter then carries that error for several of its accelerometer time constants
+    (tens of degrees after 0.4 s lost mid-rep). Offline the samples after the gap are known: a
+    filter run backward in time from :data:`_SMOOTH_WINDOW_S` later (where the forward one has
+    converged again) reaches the gap with the tilt of the data after it. The two are blended
+    linearly over the window (all backward just after the gap, all forward at its end). The
+    live path cannot look ahead and keeps the forward filter.
+    """
+    import vqf
+
+    n = time_s.shape[0]
+    period = 1.0 / sampling_rate_hz
+    dt = np.diff(time_s)
+    starts = np.flatnonzero(dt > max(SMOOTHED_GAP_S, GAP_PERIODS * period)) + 1
+    bounds = [*starts.tolist(), n]
+    done = 0
+    for i0, i_next in itertools.pairwise(bounds):
+        fastest = max(np.linalg.norm(gyro_c_dps[i0 - 1]), np.linalg.norm(gyro_c_dps[i0]))
+        if fastest * (time_s[i0] - time_s[i0 - 1]) < SMOOTHED_TURN_DEG:
+            continue  # the leg hardly turned over the gap: bridging it guessed little
+        t_end = min(time_s[i0] + _SMOOTH_WINDOW_S, time_s[i_next - 1])
+        i_w = int(np.searchsorted(time_s, t_end, side="right")) - 1
+        if i_w - i0 < 2:
+            continue
+        # step k+1 → k integrates minus sample k+1's rate over its interval
+        gyr, breaks = _bridged_rates(
+            dt[i0:i_w],
+            gyro_dps[i0:i_w],
+            gyro_dps[i0 + 1 : i_w + 1],
+            period=period,
+            max_bridge_s=max_bridge_s,
+        )
+        engine: Any = vqf.VQF(period, **_VQF_PARAMS)
+        state = engine.state
+        state["gyrQuat"] = _quat_from_up(up[i_w])
+        state["accQuat"] = np.array([1.0, 0.0, 0.0, 0.0])
+        engine.state = state
+        bias = np.radians(gyro_dps[i_w] - gyro_c_dps[i_w])
+        engine.setBiasEstimate(np.ascontiguousarray(-bias), math.radians(_BIAS_SIGMA_INIT_DPS))
+        back = -gyr[::-1]
+        back[len(back) - 1 - breaks] = 0.0  # (no breaks inside: the window ends before one)
+        out = engine.updateBatch(
+            np.ascontiguousarray(back),
+            np.ascontiguousarray(acc_g[i0:i_w][::-1] * GRAVITY_MPS2),
+        )
+        up_back = _up_from_quat(np.asarray(out["quat6D"]))[::-1]
+        t = time_s[i0:i_w]
+        w = ((t - t[0]) / max(float(time_s[i_w] - t[0]), 1e-9))[:, None]
+        blend = (1.0 - w) * up_back + w * up[i0:i_w]
+        up[i0:i_w] = blend / np.linalg.norm(blend, axis=1)[:, None]
+        done += 1
+    return done
+
+
 @dataclass
 class _VqfRunner:
     """VQF with the sample-interval bridging and warm-up shared by batch and streaming use."""
@@ -604,18 +712,14 @@ class _VqfRunner:
             dt[0] = period if self._last_t is None else time_s[0] - self._last_t
             dt[1:] = np.diff(time_s)
             self._last_t = float(time_s[-1])
-        # bridge short gaps: integrate the mean of the rates either side over the real interval
         prev = np.empty_like(gyro_dps)
         if n:
             prev[0] = gyro_dps[0] if self._last_gyro is None else self._last_gyro
             prev[1:] = gyro_dps[:-1]
             self._last_gyro = np.array(gyro_dps[-1], dtype=np.float64)
-        gap = dt > GAP_PERIODS * period
-        rate = np.where(gap[:, None], 0.5 * (prev + gyro_dps), gyro_dps)
-        scale = dt / period
-        breaks = np.flatnonzero(dt > max(self.max_bridge_s, GAP_PERIODS * period))
-        scale[breaks] = 0.0  # the tilt restarts from this sample's accelerometer reading
-        gyr = np.ascontiguousarray(np.radians(rate) * scale[:, None])
+        gyr, breaks = _bridged_rates(
+            dt, prev, gyro_dps, period=period, max_bridge_s=self.max_bridge_s
+        )
         acc = np.ascontiguousarray(acc_g * GRAVITY_MPS2)
         bounds = [0, *breaks.tolist(), n]
         quats, biases = [], []
@@ -667,6 +771,15 @@ def estimate_leg_angle(
         up[i0:i1], bias = runner.update(time_s[i0:i1], acc_g[i0:i1], gyro_dps[i0:i1])
         np.subtract(gyro_dps[i0:i1], bias, out=gyro_c[i0:i1])
         bias_sum += bias.sum(axis=0)
+    smoothed = _smooth_after_gaps(
+        time_s, acc_g, gyro_dps, gyro_c, up, sampling_rate_hz=sampling_rate_hz,
+        max_bridge_s=max_bridge_s,
+    )  # fmt: skip
+    if smoothed:
+        notes.append(
+            f"the leg angle after {smoothed} gap(s) of over {SMOOTHED_GAP_S:g} s taken from the "
+            "data after each (a backward pass), not from bridging the gap"
+        )
     # the gravity direction does not depend on which sensor axis is the shank's: find it now
     axis = shank_axis_of(
         acc_g, shank_axis, gyro_dps=gyro_c, sampling_rate_hz=sampling_rate_hz, time_s=time_s, up=up

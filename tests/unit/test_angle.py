@@ -131,6 +131,39 @@ def test_jitter_and_dropped_samples_are_bridged() -> None:
     assert np.percentile(np.abs(a.theta_deg - truth[keep]), 95) < 2.0
 
 
+def _gap_case(start_s: float) -> tuple[np.ndarray, ...]:
+    """Reps from -80° to 0° at 100 Hz with 0.4 s of samples lost from ``start_s`` on."""
+    fs = 100.0
+    truth = reps_theta(fs, n=4, bottom=-80.0, top=0.0)
+    t, acc, gyro = rigid_leg(truth, fs, strap_deg=20.0, noise=0.2)
+    keep = np.ones(t.size, bool)
+    i = int(start_s * fs)
+    keep[i : i + 40] = False
+    return t[keep], acc[keep], gyro[keep], truth[keep]
+
+
+@pytest.mark.parametrize("start_s", [3.3, 7.7])
+def test_a_long_gap_mid_lift_is_smoothed_from_the_data_after_it(
+    start_s: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t, acc, gyro, truth = _gap_case(start_s)
+    after = (t > start_s) & (t < start_s + 4.0)
+    a = estimate_leg_angle(t, acc, gyro, sampling_rate_hz=100.0)
+    assert np.max(np.abs(a.theta_deg - truth)[after]) < 3.0
+    assert any("backward pass" in n for n in a.notes)
+    # bridging alone guesses the rotation over the gap and carries the error for seconds
+    monkeypatch.setattr("imu.angle.SMOOTHED_GAP_S", math.inf)
+    bridged = estimate_leg_angle(t, acc, gyro, sampling_rate_hz=100.0)
+    assert np.max(np.abs(bridged.theta_deg - truth)[after]) > 4.0
+
+
+def test_a_long_gap_while_the_leg_is_still_is_bridged() -> None:
+    t, acc, gyro, truth = _gap_case(1.0)  # the first 3 s: the leg hangs still
+    a = estimate_leg_angle(t, acc, gyro, sampling_rate_hz=100.0)
+    assert not any("backward pass" in n for n in a.notes)
+    assert np.percentile(np.abs(a.theta_deg - truth), 95) < 2.0
+
+
 @settings(max_examples=12, deadline=None)
 @given(st.integers(1, 400))
 def test_streaming_estimator_is_chunk_size_invariant(chunk: int) -> None:
