@@ -63,5 +63,13 @@ def test_bench_orientation_quick(shared_dir: Path) -> None:
     assert "peak_mae_deg" in out and "sim-independent" in out
 
 
+def test_bench_robustness_quick(shared_dir: Path) -> None:
+    out = _run("bench_robustness.py", "--quick", "--shared", str(shared_dir))
+    rows = [line.split() for line in out.splitlines() if line.startswith("  ")]
+    names = {" ".join(r[: r.index(next(c for c in r if "/" in c))]) for r in rows[1:]}
+    assert {"as recorded", "0.4 s bursts", "upside down", "half rate"} <= names
+    assert "sim-independent" in out and "PTE e5" in out
+
+
 def test_make_phone_samples_check() -> None:
     assert "sample exports are current" in _run("make_phone_samples.py", "--check")
