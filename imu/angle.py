@@ -600,16 +600,18 @@ def _smooth_after_gaps(
     *,
     sampling_rate_hz: float,
     max_bridge_s: float,
-) -> int:
+) -> tuple[int, bool]:
     """After each gap of over :data:`SMOOTHED_GAP_S` over which the leg, at the rate either
-    side, turns at least :data:`SMOOTHED_TURN_DEG`, replace the forward filter's gravity direction
-    (``up``, in place) with a backward pass; returns how many gaps were smoothed.
+    side, turns at least :data:`SMOOTHED_TURN_DEG`, and at the start of a recording that starts
+    with the leg moving, replace the forward filter's gravity direction (``up``, in place) with
+    a backward pass; returns how many gaps were smoothed, and whether the start was.
 
     Bridging a gap in the middle of a fast movement guesses the rotation over it, and the
     forward filter then carries that error for several of its accelerometer time constants
     (tens of degrees after 0.4 s lost mid-rep). Offline the samples after the gap are known: a
     filter run backward in time from :data:`_SMOOTH_WINDOW_S` later (where the forward one has
-    converged again) reaches the gap with the tilt of the data after it. The two are blended
+    converged again) reaches the gap with the tilt of the data after it. The same holds for a
+    start mid-movement: the forward filter's warm-up assumes a still leg. The two are blended
     linearly over the window (all backward just after the gap, all forward at its end). The
     live path cannot look ahead and keeps the forward filter.
     """
@@ -619,12 +621,18 @@ def _smooth_after_gaps(
     period = 1.0 / sampling_rate_hz
     dt = np.diff(time_s)
     starts = np.flatnonzero(dt > max(SMOOTHED_GAP_S, GAP_PERIODS * period)) + 1
-    bounds = [*starts.tolist(), n]
-    done = 0
+    # the warm-up holds the first sample's posture: right for a leg still at the start only
+    moving_at_start = n > 0 and (
+        float(np.linalg.norm(gyro_c_dps[0])) > _STILL_MAX_DPS
+        or abs(float(np.linalg.norm(acc_g[0])) - 1.0) > _STILL_MAX_G
+    )
+    bounds = [*([0] if moving_at_start else []), *starts.tolist(), n]
+    gaps, start = 0, False
     for i0, i_next in itertools.pairwise(bounds):
-        fastest = max(np.linalg.norm(gyro_c_dps[i0 - 1]), np.linalg.norm(gyro_c_dps[i0]))
-        if fastest * (time_s[i0] - time_s[i0 - 1]) < SMOOTHED_TURN_DEG:
-            continue  # the leg hardly turned over the gap: bridging it guessed little
+        if i0 > 0:
+            fastest = max(np.linalg.norm(gyro_c_dps[i0 - 1]), np.linalg.norm(gyro_c_dps[i0]))
+            if fastest * (time_s[i0] - time_s[i0 - 1]) < SMOOTHED_TURN_DEG:
+                continue  # the leg hardly turned over the gap: bridging it guessed little
         t_end = min(time_s[i0] + _SMOOTH_WINDOW_S, time_s[i_next - 1])
         i_w = int(np.searchsorted(time_s, t_end, side="right")) - 1
         if i_w - i0 < 2:
@@ -655,8 +663,11 @@ def _smooth_after_gaps(
         w = ((t - t[0]) / max(float(time_s[i_w] - t[0]), 1e-9))[:, None]
         blend = (1.0 - w) * up_back + w * up[i0:i_w]
         up[i0:i_w] = blend / np.linalg.norm(blend, axis=1)[:, None]
-        done += 1
-    return done
+        if i0 > 0:
+            gaps += 1
+        else:
+            start = True
+    return gaps, start
 
 
 @dataclass
@@ -771,7 +782,7 @@ def estimate_leg_angle(
         up[i0:i1], bias = runner.update(time_s[i0:i1], acc_g[i0:i1], gyro_dps[i0:i1])
         np.subtract(gyro_dps[i0:i1], bias, out=gyro_c[i0:i1])
         bias_sum += bias.sum(axis=0)
-    smoothed = _smooth_after_gaps(
+    smoothed, start = _smooth_after_gaps(
         time_s, acc_g, gyro_dps, gyro_c, up, sampling_rate_hz=sampling_rate_hz,
         max_bridge_s=max_bridge_s,
     )  # fmt: skip
@@ -779,6 +790,11 @@ def estimate_leg_angle(
         notes.append(
             f"the leg angle after {smoothed} gap(s) of over {SMOOTHED_GAP_S:g} s taken from the "
             "data after each (a backward pass), not from bridging the gap"
+        )
+    if start:
+        notes.append(
+            "the recording starts with the leg moving: the leg angle of its first seconds taken "
+            "from the data after them (a backward pass)"
         )
     # the gravity direction does not depend on which sensor axis is the shank's: find it now
     axis = shank_axis_of(

@@ -157,6 +157,25 @@ def test_a_long_gap_mid_lift_is_smoothed_from_the_data_after_it(
     assert np.max(np.abs(bridged.theta_deg - truth)[after]) > 4.0
 
 
+def test_a_recording_that_starts_mid_lift_takes_its_first_seconds_from_the_data_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fs = 100.0
+    truth = reps_theta(fs, n=4, bottom=-80.0, top=0.0)
+    t, acc, gyro = rigid_leg(truth, fs, strap_deg=20.0, noise=0.2)
+    i = int(3.4 * fs)  # mid-lift, the leg turning at about 95 °/s
+    t, acc, gyro, truth = t[i:], acc[i:], gyro[i:], truth[i:]
+    first = t < t[0] + 4.0
+    a = estimate_leg_angle(t, acc, gyro, sampling_rate_hz=fs)
+    assert any("starts with the leg moving" in n for n in a.notes)
+    smoothed = float(np.max(np.abs(a.theta_deg - truth)[first]))
+    # the forward filter alone warms up on the first sample as if the leg were still
+    monkeypatch.setattr("imu.angle._smooth_after_gaps", lambda *_a, **_k: (0, False))
+    forward = estimate_leg_angle(t, acc, gyro, sampling_rate_hz=fs)
+    unsmoothed = float(np.max(np.abs(forward.theta_deg - truth)[first]))
+    assert smoothed < 6.0 and smoothed < 0.6 * unsmoothed
+
+
 def test_a_long_gap_while_the_leg_is_still_is_bridged() -> None:
     t, acc, gyro, truth = _gap_case(1.0)  # the first 3 s: the leg hangs still
     a = estimate_leg_angle(t, acc, gyro, sampling_rate_hz=100.0)
