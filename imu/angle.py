@@ -107,10 +107,11 @@ _DOCUMENTED_WIDE_CONE_DEG = 30.0
 #: |mean(u × up)| below this (the leg within ~15° of vertical on average) does not fix the axis
 _AXIS_MIN_STRENGTH = 0.25
 #: offline, the tilt after a gap longer than this is taken from a backward pass, s (see
-#: :func:`_smooth_after_gaps`), over this long after the gap, s (four of VQF's tauAcc)
+#: :func:`_smooth_after_gaps`) …
 SMOOTHED_GAP_S = 0.1
-#: … when the leg, at the rate either side, would turn this far over the gap, °
+#: … when the leg, at the rate either side, would turn this far over the gap, ° …
 SMOOTHED_TURN_DEG = 10.0
+#: … over this long after the gap, s (four of VQF's tauAcc)
 _SMOOTH_WINDOW_S = 12.0
 #: samples fed to the orientation filter at a time by the batch function
 _CHUNK = 65536
@@ -356,8 +357,7 @@ def hanging_direction(
     densest direction), among readings within ``cone_deg`` of ``near`` (any, if None), and how
     long the leg hung there, s. None with less than :data:`_HANG_MIN_S` of such readings."""
     norm = np.linalg.norm(acc_g, axis=1)
-    rate = np.linalg.norm(gyro_dps, axis=1)
-    still = (rate < _STILL_MAX_DPS) & (np.abs(norm - 1.0) < _STILL_MAX_G)
+    still = _still(acc_g, gyro_dps)
     if not still.any():
         return None
     down = -acc_g[still] / norm[still, None]
@@ -369,6 +369,14 @@ def hanging_direction(
     if count / sampling_rate_hz < _HANG_MIN_S:
         return None
     return direction, count / sampling_rate_hz
+
+
+def _still(acc_g: FloatArray, gyro_dps: FloatArray) -> npt.NDArray[np.bool_]:
+    """Samples of a still leg: rate under :data:`_STILL_MAX_DPS`, |a| within
+    :data:`_STILL_MAX_G` of 1 g."""
+    rate = np.linalg.norm(gyro_dps, axis=1)
+    level = np.abs(np.linalg.norm(acc_g, axis=1) - 1.0)
+    return np.asarray((rate < _STILL_MAX_DPS) & (level < _STILL_MAX_G), dtype=np.bool_)
 
 
 def turn_toward(
@@ -622,10 +630,7 @@ def _smooth_after_gaps(
     dt = np.diff(time_s)
     starts = np.flatnonzero(dt > max(SMOOTHED_GAP_S, GAP_PERIODS * period)) + 1
     # the warm-up holds the first sample's posture: right for a leg still at the start only
-    moving_at_start = n > 0 and (
-        float(np.linalg.norm(gyro_c_dps[0])) > _STILL_MAX_DPS
-        or abs(float(np.linalg.norm(acc_g[0])) - 1.0) > _STILL_MAX_G
-    )
+    moving_at_start = n > 0 and not bool(_still(acc_g[:1], gyro_c_dps[:1])[0])
     bounds = [*([0] if moving_at_start else []), *starts.tolist(), n]
     gaps, start = 0, False
     for i0, i_next in itertools.pairwise(bounds):
@@ -638,7 +643,7 @@ def _smooth_after_gaps(
         if i_w - i0 < 2:
             continue
         # step k+1 → k integrates minus sample k+1's rate over its interval
-        gyr, breaks = _bridged_rates(
+        gyr, _ = _bridged_rates(
             dt[i0:i_w],
             gyro_dps[i0:i_w],
             gyro_dps[i0 + 1 : i_w + 1],
@@ -652,10 +657,8 @@ def _smooth_after_gaps(
         engine.state = state
         bias = np.radians(gyro_dps[i_w] - gyro_c_dps[i_w])
         engine.setBiasEstimate(np.ascontiguousarray(-bias), math.radians(_BIAS_SIGMA_INIT_DPS))
-        back = -gyr[::-1]
-        back[len(back) - 1 - breaks] = 0.0  # (no breaks inside: the window ends before one)
         out = engine.updateBatch(
-            np.ascontiguousarray(back),
+            np.ascontiguousarray(-gyr[::-1]),  # a break's rate is already 0
             np.ascontiguousarray(acc_g[i0:i_w][::-1] * GRAVITY_MPS2),
         )
         up_back = _up_from_quat(np.asarray(out["quat6D"]))[::-1]
