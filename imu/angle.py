@@ -47,7 +47,7 @@ __all__ = [
     "resolve_shank_axis",
     "rotation_radii_m",
     "shank_axis_of",
-    "static_theta",
+    "tilt_mismatch_deg",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -472,16 +472,20 @@ def shank_axis_of(
     return ShankAxis(shank_axis, vec, True, "given", None)
 
 
-def static_theta(
-    acc_g: FloatArray, shank: FloatArray, *, hip_line_offset_deg: float = 0.0
-) -> FloatArray:
-    """θ from the accelerometer alone: the shank's elevation ``asin(a·u)`` (a in g), in degrees
-    above the hip line. Along the shank the reading is ``sin θ − r·ω²/g``, so this is right
-    whenever the leg is momentarily at rest — at the top of a rep even if it is accelerating
-    (the tangential term lies across the shank). It cannot tell a leg past vertical from one
-    before it."""
-    along = acc_g @ shank
-    return np.degrees(np.arcsin(np.clip(along, -1.0, 1.0))) - hip_line_offset_deg
+def tilt_mismatch_deg(acc_g: FloatArray, up: FloatArray, shank: FloatArray) -> FloatArray:
+    """At each sample, the shank's elevation by the accelerometer alone, ``asin(a·u)`` (a in g),
+    minus the orientation filter's, ``asin(up·u)``, in degrees.
+
+    Along the shank the accelerometer reads ``sin e − r·ω²/g``, so the two agree whenever the leg
+    is momentarily at rest — at the top of a rep even if it is accelerating (the tangential term
+    lies across the shank) — unless the filter's orientation is wrong. Elevation is compared with
+    elevation, not with θ: θ is measured in the sagittal plane, and a leg that leaves that plane
+    near vertical (a bent knee, a turned hip) has a θ well above its elevation with nothing
+    wrong."""
+    along = np.clip(acc_g @ shank, -1.0, 1.0)
+    filtered = np.clip(up @ shank, -1.0, 1.0)
+    out: FloatArray = np.degrees(np.arcsin(along) - np.arcsin(filtered))
+    return out
 
 
 def _up_from_quat(quat: FloatArray) -> FloatArray:

@@ -22,7 +22,7 @@ from imu.angle import (
     estimate_leg_angle,
     refine_shank,
     rotation_radii_m,
-    static_theta,
+    tilt_mismatch_deg,
 )
 from imu.corrections import AppliedCorrection, Correction, Labels, load_labels
 from imu.dsp import lowpass, median_interval_s
@@ -130,12 +130,13 @@ _Refinement = tuple[npt.NDArray[np.bool_], tuple[float, float] | None, float, Le
 @dataclass
 class _Signals:
     """A recording and its first leg angle, with what every profile's segmentation of them
-    shares, each computed once: θ from the accelerometer, the smoothed signals per cutoff, the
-    shank refined on a set of reps (profiles often find the same reps) and its smoothed θ."""
+    shares, each computed once: how far the accelerometer and the filter disagree about the
+    tilt, the smoothed signals per cutoff, the shank refined on a set of reps (profiles often
+    find the same reps) and its smoothed θ."""
 
     recording: Recording
     angle: LegAngle
-    _static: FloatArray | None = None
+    _tilt_mismatch: FloatArray | None = None
     _smoothed: dict[float, Smoothed] = field(default_factory=dict)
     _refinements: list[_Refinement] = field(default_factory=list)
     _refined_theta_s: dict[tuple[int, float], FloatArray] = field(default_factory=dict)
@@ -150,14 +151,12 @@ class _Signals:
             self._period_s = median_interval_s(self.angle.time_s)
         return self._period_s
 
-    def static_theta(self) -> FloatArray:
-        if self._static is None:
-            self._static = static_theta(
-                self.recording.acc_g,
-                self.angle.shank,
-                hip_line_offset_deg=self.angle.hip_line_offset_deg,
+    def tilt_mismatch(self) -> FloatArray:
+        if self._tilt_mismatch is None:
+            self._tilt_mismatch = tilt_mismatch_deg(
+                self.recording.acc_g, self.angle.up, self.angle.shank
             )
-        return self._static
+        return self._tilt_mismatch
 
     def smoothed(self, cutoff_hz: float) -> Smoothed:
         if cutoff_hz not in self._smoothed:
@@ -210,7 +209,7 @@ def _segment(signals: _Signals, settings: Settings) -> tuple[pd.DataFrame, SetJu
         min_rate_dps=settings.moving_rate_dps,
         top_min_deg=settings.top_min_deg,
         smoothing_cutoff_hz=settings.smoothing_cutoff_hz,
-        static_theta_deg=signals.static_theta(),
+        tilt_mismatch_deg=signals.tilt_mismatch(),
         smoothed=signals.smoothed(settings.smoothing_cutoff_hz),
     )
     return movements, _judge(angle, movements, settings, signals.period_s())

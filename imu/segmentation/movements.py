@@ -20,8 +20,8 @@ Bottoms
 Accepted
     Both sides deep enough (:func:`~imu.segmentation.rules.sides_rejection`), no longer than
     :data:`~imu.segmentation.rules.MAX_REP_S`, and at the top the accelerometer alone agrees with
-    the fused θ (the leg is still there, so the centripetal term vanishes) within
-    :data:`~imu.segmentation.rules.STATIC_MISMATCH_DEG`.
+    the orientation filter about the shank's elevation (the leg is still there, so the
+    centripetal term vanishes) within :data:`~imu.segmentation.rules.STATIC_MISMATCH_DEG`.
 
 Intervals are half-open; movement tables are DataFrames with a ``rep_id`` index.
 """
@@ -330,19 +330,17 @@ def rep_bottoms(
 
 
 def top_agrees(
-    time_s: FloatArray,
-    theta_deg: FloatArray,
-    static_theta_deg: FloatArray,
-    top_start_s: float,
-    top_end_s: float,
+    time_s: FloatArray, tilt_mismatch_deg: FloatArray, top_start_s: float, top_end_s: float
 ) -> bool:
-    """Do the fused and the accelerometer-only θ agree at a movement's top (the leg is still
-    there)? One that disagrees is an orientation artefact (after a long data gap, say)."""
+    """Do the orientation filter and the accelerometer alone agree about the shank's elevation at
+    a movement's top (the leg is still there; ``tilt_mismatch_deg``:
+    :func:`~imu.angle.tilt_mismatch_deg`)? One that disagrees is an orientation artefact (after a
+    long data gap, say), or the leg was not still (walking)."""
     j0, j1 = np.searchsorted(time_s, [top_start_s - 0.04, top_end_s + 0.04])
     if j1 <= j0:
         j0 = max(0, min(int(j0), time_s.shape[0] - 1))
         j1 = j0 + 1
-    diff = median(theta_deg[j0:j1] - static_theta_deg[j0:j1])
+    diff = median(tilt_mismatch_deg[j0:j1])
     return abs(diff) <= STATIC_MISMATCH_DEG
 
 
@@ -369,7 +367,7 @@ def measure_movement(
     floor_dps: float,
     min_rom_deg: float,
     sampling_rate_hz: float,
-    static_theta_deg: FloatArray | None = None,
+    tilt_mismatch_deg: FloatArray | None = None,
     min_rate_dps: float = 0.0,
 ) -> Movement | str:
     """The movement around peak ``p`` (indices into the arrays), or why it is not one.
@@ -378,7 +376,8 @@ def measure_movement(
     the bench), not a movement.
 
     ``theta_deg`` is the raw θ (peak and lowest angles), ``theta_s`` and ``v`` the low-passed θ
-    and rate (bottoms, boundaries), ``static_theta_deg`` θ from the accelerometer alone.
+    and rate (bottoms, boundaries), ``tilt_mismatch_deg`` how far the accelerometer alone and the
+    orientation filter disagree about the shank's elevation (:func:`~imu.angle.tilt_mismatch_deg`).
     """
     lo, hi = rep_bottoms(
         theta_s, v, p, left_valley, right_valley,
@@ -412,8 +411,8 @@ def measure_movement(
     top_start, top_end = hold_interval(top_start, top_end)
     if end - start > MAX_REP_S:
         return f"lasted {end - start:.0f} s (a rep lasts at most {MAX_REP_S:g} s)"
-    if static_theta_deg is not None and not top_agrees(
-        time_s, theta_deg, static_theta_deg, top_start, top_end
+    if tilt_mismatch_deg is not None and not top_agrees(
+        time_s, tilt_mismatch_deg, top_start, top_end
     ):
         return "the accelerometer disagrees about the top"
     i0, i1 = np.searchsorted(time_s, [start, end])
@@ -488,7 +487,7 @@ def find_movements(
     min_rom_deg: float,
     top_min_deg: float,
     smoothing_cutoff_hz: float,
-    static_theta_deg: FloatArray | None = None,
+    tilt_mismatch_deg: FloatArray | None = None,
     min_rate_dps: float = 0.0,
     smoothed: Smoothed | None = None,
 ) -> pd.DataFrame:
@@ -513,7 +512,7 @@ def find_movements(
         m = measure_movement(
             time_s, theta_deg, theta_s, v, p, lv, rv,
             floor_dps=floor, min_rom_deg=min_rom_deg, sampling_rate_hz=fs,
-            static_theta_deg=static_theta_deg, min_rate_dps=min_rate_dps,
+            tilt_mismatch_deg=tilt_mismatch_deg, min_rate_dps=min_rate_dps,
         )  # fmt: skip
         if isinstance(m, Movement):
             found.append(m)

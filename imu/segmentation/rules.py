@@ -31,8 +31,8 @@ BALANCE = 0.6
 SHOULDER_FRACTION = 0.25
 #: … a higher neighbour within this, both movements measured within this of their peaks, s
 SHOULDER_REACH_S = 4.0
-#: at a rep's top the fused θ and the accelerometer-only θ agree within this, or it is an
-#: orientation artefact, °
+#: at a rep's top the orientation filter and the accelerometer alone agree about the shank's
+#: elevation within this, or it is an orientation artefact, °
 STATIC_MISMATCH_DEG = 40.0
 #: a rep's bottom is at least this share of its smaller side's whole excursion below the peak
 #: (and at least half the minimum ROM): stops higher up are wobbles in the hold

@@ -14,6 +14,7 @@ from imu.angle import (
     estimate_leg_angle,
     resolve_shank_axis,
     rotation_radii_m,
+    tilt_mismatch_deg,
     turn_toward,
 )
 
@@ -99,6 +100,25 @@ def test_swing_past_vertical_reads_below_minus_90() -> None:
     a = estimate_leg_angle(t, acc, gyro, sampling_rate_hz=fs)
     assert a.theta_deg.min() < -108
     assert np.percentile(np.abs(a.theta_deg - truth), 95) < 3.0
+
+
+def test_the_tilt_mismatch_compares_elevations() -> None:
+    # a still leg at a top (hold 1 s): the filter and the accelerometer agree about the shank's
+    # elevation, whatever the strap's rotation
+    fs = 100.0
+    truth = np.concatenate([np.full(300, -40.0), np.linspace(-40, 10, 150), np.full(100, 10.0),
+                            np.linspace(10, -40, 200), np.full(300, -40.0)])  # fmt: skip
+    t, acc, gyro = rigid_leg(truth, fs, strap_deg=25.0)
+    a = estimate_leg_angle(t, acc, gyro, sampling_rate_hz=fs)
+    mismatch = tilt_mismatch_deg(acc, a.up, a.shank)
+    still = np.abs(np.gradient(truth)) == 0
+    assert np.percentile(np.abs(mismatch[still]), 95) < 2.0
+    # the elevation of the shank, not θ: a shank near vertical turned out of any vertical plane
+    # the filter put at 64° and the accelerometer at 46° disagree by 18°, the accelerometer lower
+    u = np.array([1.0, 0.0, 0.0])
+    up = np.array([[math.sin(math.radians(64)), 0.0, math.cos(math.radians(64))]])
+    measured = np.array([[math.sin(math.radians(46)), math.cos(math.radians(46)), 0.0]])
+    assert tilt_mismatch_deg(measured, up, u)[0] == pytest.approx(-18.0)
 
 
 def test_hip_line_offset_and_segment() -> None:

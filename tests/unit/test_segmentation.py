@@ -144,6 +144,24 @@ def test_find_movements_on_a_clean_wave() -> None:
     assert np.all(starts[1:] >= ends[:-1])  # disjoint, sorted
 
 
+@pytest.mark.parametrize(("mismatch_deg", "counted"), [(0.0, 5), (30.0, 5), (-30.0, 5), (50.0, 0)])
+def test_a_top_the_accelerometer_disagrees_with_is_not_a_movement(
+    mismatch_deg: float, counted: int
+) -> None:
+    # the accelerometer and the orientation filter disagreeing about the tilt at the tops only
+    # (within 40°: the leg accelerating, a misaligned strap; beyond: an orientation artefact)
+    fs = 100.0
+    theta = _rep_wave(fs, 5)
+    t = np.arange(theta.size) / fs
+    at_top = theta > -1.0
+    mismatch = np.where(at_top, mismatch_deg, 0.0)
+    reps = find_movements(
+        t, theta, np.gradient(theta, t), sampling_rate_hz=fs, min_rom_deg=12, top_min_deg=-35,
+        smoothing_cutoff_hz=4.0, tilt_mismatch_deg=mismatch,
+    )  # fmt: skip
+    assert len(reps) == counted
+
+
 def test_low_peaks_are_not_movements() -> None:
     # walking-like oscillation of the shank far below the hip line
     fs = 100.0

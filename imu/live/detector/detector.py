@@ -53,7 +53,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from imu.angle import AngleEstimator, ShankAxis, resolve_shank_axis, static_theta
+from imu.angle import AngleEstimator, ShankAxis, resolve_shank_axis, tilt_mismatch_deg
 from imu.dsp import CausalLowpass, RunningNoiseFloor, lowpass
 from imu.errors import ImuError
 from imu.exercise import choose_exercise
@@ -117,7 +117,7 @@ _JUDGE_MIN_MOVES = 6
 #: θ before a run that tells where the leg rests (the offline rest probe's window), s
 _REST_BEFORE_S = 20.0
 
-_HISTORY_NAMES = ("t", "theta", "rate", "theta_c", "v_c", "v_cc", "static", "leg_xy", "leg_xx")
+_HISTORY_NAMES = ("t", "theta", "rate", "theta_c", "v_c", "v_cc", "tilt", "leg_xy", "leg_xx")
 
 
 @dataclass
@@ -459,7 +459,7 @@ class LiveDetector:
                 "theta_c": theta_c,
                 "v_c": v_c,
                 "v_cc": self._filters["v2"](v_c),
-                "static": static_theta(acc, self._shank_vec, hip_line_offset_deg=self._offset_deg),
+                "tilt": tilt_mismatch_deg(acc, self._estimator.last_up, self._shank_vec),
                 "leg_xy": xy,
                 "leg_xx": xx,
             }
@@ -933,7 +933,7 @@ class LiveDetector:
             floor_dps=self._floor_dps(g), min_rom_deg=st.min_rom_deg,
             min_rate_dps=st.moving_rate_dps,
             sampling_rate_hz=self.sampling_rate_hz,
-            static_theta_deg=self._hist.get("static", g0, g + 1),
+            tilt_mismatch_deg=self._hist.get("tilt", g0, g + 1),
         )  # fmt: skip
         if isinstance(found, str) or th[p] < st.top_min_deg:
             self._drop(item, g, "not_a_rep", f"not a rep: {found}" if isinstance(found, str) else
@@ -1141,7 +1141,7 @@ class LiveDetector:
             t, theta, rate, sampling_rate_hz=fs, min_rom_deg=st.min_rom_deg,
             min_rate_dps=st.moving_rate_dps,
             top_min_deg=st.top_min_deg, smoothing_cutoff_hz=st.smoothing_cutoff_hz,
-            static_theta_deg=h.get("static", g0, g + 1),
+            tilt_mismatch_deg=h.get("tilt", g0, g + 1),
         )  # fmt: skip
         judged = judge_sets(
             movements, rest_threshold_s=st.rest_threshold_s, min_set_reps=1,
