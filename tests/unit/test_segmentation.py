@@ -162,6 +162,22 @@ def test_a_top_the_accelerometer_disagrees_with_is_not_a_movement(
     assert len(reps) == counted
 
 
+def test_a_top_lost_in_a_gap_has_nothing_to_disagree_with() -> None:
+    # each top's still samples lost (the 1 s holds), only moving ones left either side, where
+    # the accelerometer disagrees: the tops are not judged
+    fs = 100.0
+    theta = _rep_wave(fs, 5)
+    t = np.arange(theta.size) / fs
+    kept = theta < -1.0
+    t, theta = t[kept], theta[kept]
+    mismatch = np.full(theta.shape, 90.0)
+    reps = find_movements(
+        t, theta, np.gradient(theta, t), sampling_rate_hz=fs, min_rom_deg=12, top_min_deg=-35,
+        smoothing_cutoff_hz=4.0, tilt_mismatch_deg=mismatch,
+    )  # fmt: skip
+    assert len(reps) == 5
+
+
 def test_low_peaks_are_not_movements() -> None:
     # walking-like oscillation of the shank far below the hip line
     fs = 100.0
