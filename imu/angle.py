@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imu.errors import ImuError
-from imu.recording import GAP_PERIODS, GRAVITY_MPS2
+from imu.recording import GAP_PERIODS, GRAVITY_MPS2, LONG_GAP_S
 
 __all__ = [
     "PULL_KEEPS_DOCUMENTED_DEG",
@@ -108,7 +108,7 @@ _DOCUMENTED_WIDE_CONE_DEG = 30.0
 _AXIS_MIN_STRENGTH = 0.25
 #: offline, the tilt after a gap longer than this is taken from a backward pass, s (see
 #: :func:`_smooth_after_gaps`) …
-SMOOTHED_GAP_S = 0.1
+SMOOTHED_GAP_S = LONG_GAP_S
 #: … when the leg, at the rate either side, would turn this far over the gap, ° …
 SMOOTHED_TURN_DEG = 10.0
 #: … over this long after the gap, s (four of VQF's tauAcc)

@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # pandas is imported where a file is parsed or written: the m
 __all__ = [
     "GAP_PERIODS",
     "GRAVITY_MPS2",
+    "LONG_GAP_S",
     "Gap",
     "Recording",
     "RecordingWriter",
@@ -50,6 +51,10 @@ __all__ = [
 GRAVITY_MPS2 = 9.80665
 #: an interval longer than this many nominal sample periods is a gap (samples missing)
 GAP_PERIODS = 1.5
+#: a gap longer than this, s, is too long to bridge without guessing the motion over it: the leg
+#: angle after it comes from the data after it (:mod:`imu.angle`), and a rep's top lost in it is
+#: not judged by the accelerometer (:mod:`imu.segmentation.movements`)
+LONG_GAP_S = 0.1
 AXES = ("x", "y", "z")
 TIME_COLUMN = "time_s"
 ACC_COLUMNS = tuple(f"acc_{a}_g" for a in AXES)

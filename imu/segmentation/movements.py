@@ -36,6 +36,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from imu.dsp import lowpass, median, noise_floor_dps
+from imu.recording import LONG_GAP_S
 from imu.segmentation.boundaries import phase_bounds, rest_level
 from imu.segmentation.rules import (
     BALANCE,
@@ -43,7 +44,6 @@ from imu.segmentation.rules import (
     MAX_SIDE_S,
     SHOULDER_REACH_S,
     STATIC_MISMATCH_DEG,
-    TOP_GAP_S,
     bottom_depth_min_deg,
     hold_interval,
     is_shoulder,
@@ -337,10 +337,11 @@ def top_agrees(
     a movement's top (the leg is still there; ``tilt_mismatch_deg``:
     :func:`~imu.angle.tilt_mismatch_deg`)? One that disagrees is an orientation artefact (after a
     long data gap, say), or the leg was not still (walking). A top lost in a gap in the data (over
-    :data:`~imu.segmentation.rules.TOP_GAP_S`) has nothing to judge it by, and agrees."""
+    :data:`~imu.recording.LONG_GAP_S`: the still samples gone, the moving ones either side left)
+    has nothing to judge it by, and agrees."""
     j0, j1 = np.searchsorted(time_s, [top_start_s - 0.04, top_end_s + 0.04])
     around = time_s[max(0, int(j0) - 1) : int(j1) + 1]
-    if around.size > 1 and float(np.max(np.diff(around))) > TOP_GAP_S:
+    if around.size > 1 and float(np.max(np.diff(around))) > LONG_GAP_S:
         return True
     if j1 <= j0:
         j0 = max(0, min(int(j0), time_s.shape[0] - 1))

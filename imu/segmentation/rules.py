@@ -13,7 +13,6 @@ __all__ = [
     "SHOULDER_FRACTION",
     "SHOULDER_REACH_S",
     "STATIC_MISMATCH_DEG",
-    "TOP_GAP_S",
     "bottom_depth_min_deg",
     "hold_interval",
     "is_shoulder",
@@ -35,10 +34,6 @@ SHOULDER_REACH_S = 4.0
 #: at a rep's top the orientation filter and the accelerometer alone agree about the shank's
 #: elevation within this, or it is an orientation artefact, °
 STATIC_MISMATCH_DEG = 40.0
-#: … unless data are missing for longer than this at the top, s: the samples where the leg was
-#: still are lost and those left either side are moving, so there is nothing to judge by (the
-#: gap the leg angle is smoothed after, :data:`imu.angle.SMOOTHED_GAP_S`)
-TOP_GAP_S = 0.1
 #: a rep's bottom is at least this share of its smaller side's whole excursion below the peak
 #: (and at least half the minimum ROM): stops higher up are wobbles in the hold
 _BOTTOM_DEPTH_FRACTION = 0.25
