@@ -33,6 +33,7 @@ from imu.quality import SensorQuality, check_quality
 from imu.recording import Recording, read_recording
 from imu.results import AngleTrace, IgnoredMovement, RepResult, SessionResult, SetResult
 from imu.segmentation import (
+    Found,
     SetJudgement,
     Smoothed,
     find_movements,
@@ -104,9 +105,7 @@ def _leg_length(settings: Settings, angle: LegAngle) -> LegLength:
     )
 
 
-def _judge(
-    angle: LegAngle, movements: pd.DataFrame, settings: Settings, period_s: float
-) -> SetJudgement:
+def _judge(angle: LegAngle, found: Found, settings: Settings, period_s: float) -> SetJudgement:
     probe = rest_probe(
         angle.time_s,
         angle.theta_deg,
@@ -115,10 +114,11 @@ def _judge(
         period_s=period_s,
     )
     return judge_sets(
-        movements,
+        found.movements,
         rest_threshold_s=settings.rest_threshold_s,
         min_set_reps=settings.min_set_reps,
         probe=probe,
+        between=found.low,
     )
 
 
@@ -197,10 +197,11 @@ class _Signals:
         return self._refined_theta_s[k, cutoff_hz]
 
 
-def _segment(signals: _Signals, settings: Settings) -> tuple[pd.DataFrame, SetJudgement]:
-    """Every movement, and the sets judged from them."""
+def _segment(signals: _Signals, settings: Settings) -> tuple[Found, SetJudgement]:
+    """Every movement (and the low ones between two: :class:`Found`), and the sets judged from
+    them."""
     angle = signals.angle
-    movements = find_movements(
+    found = find_movements(
         angle.time_s,
         angle.theta_deg,
         angle.rate_dps,
@@ -211,8 +212,9 @@ def _segment(signals: _Signals, settings: Settings) -> tuple[pd.DataFrame, SetJu
         smoothing_cutoff_hz=settings.smoothing_cutoff_hz,
         tilt_mismatch_deg=signals.tilt_mismatch(),
         smoothed=signals.smoothed(settings.smoothing_cutoff_hz),
+        low_within_s=settings.rest_threshold_s,
     )
-    return movements, _judge(angle, movements, settings, signals.period_s())
+    return found, _judge(angle, found, settings, signals.period_s())
 
 
 def _interval_index(time_s: np.ndarray, reps: pd.DataFrame) -> npt.NDArray[np.intp]:
@@ -260,23 +262,29 @@ def _segment_refined(signals: _Signals, settings: Settings) -> _Run:
 def _segment_refined_once(signals: _Signals, settings: Settings) -> _Run:
     """:func:`_segment_refined`, computed."""
     recording, angle = signals.recording, signals.angle
-    movements, judged = _segment(signals, settings)
+    found, judged = _segment(signals, settings)
     if judged.reps.empty:
-        return _Run(settings, angle, movements, judged)
+        return _Run(settings, angle, found.movements, judged)
     k, refined = signals.refined(judged.reps, settings)
     if refined is None:
-        return _Run(settings, angle, movements, judged)
+        return _Run(settings, angle, found.movements, judged)
     cutoff = settings.smoothing_cutoff_hz
-    movements = reangle(
-        movements,
-        refined.time_s,
-        refined.theta_deg,
-        sampling_rate_hz=recording.sample_rate_hz,
-        smoothing_cutoff_hz=cutoff,
-        smoothed_theta_deg=signals.refined_theta_s(k, refined, cutoff),
+    smoothed = signals.refined_theta_s(k, refined, cutoff)
+    found = Found(
+        *(
+            reangle(
+                frame,
+                refined.time_s,
+                refined.theta_deg,
+                sampling_rate_hz=recording.sample_rate_hz,
+                smoothing_cutoff_hz=cutoff,
+                smoothed_theta_deg=smoothed,
+            )
+            for frame in (found.movements, found.low)
+        )
     )
-    judged = _judge(refined, movements, settings, signals.period_s())
-    return _Run(settings, refined, movements, judged)
+    judged = _judge(refined, found, settings, signals.period_s())
+    return _Run(settings, refined, found.movements, judged)
 
 
 def _set_choices(recording: Recording, run: _Run) -> dict[int, ExerciseChoice]:

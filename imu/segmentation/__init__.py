@@ -12,6 +12,7 @@ from __future__ import annotations
 from imu.segmentation.boundaries import onset_time, phase_bounds
 from imu.segmentation.movements import (
     MOVEMENT_COLUMNS,
+    Found,
     Movement,
     Smoothed,
     find_movements,
@@ -40,6 +41,7 @@ from imu.segmentation.sets import (
 __all__ = [
     "IGNORED_COLUMNS",
     "MOVEMENT_COLUMNS",
+    "Found",
     "Movement",
     "SetJudgement",
     "SetModel",

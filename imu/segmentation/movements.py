@@ -10,7 +10,9 @@ Peaks
     higher neighbour is small against its whole excursion (:func:`~imu.segmentation.rules.\
 is_shoulder`) is a shoulder of that neighbour — a wobble in a long hold, a pause on the way down —
     and not a movement of its own. Walking, sitting and a jiggling knee give peaks too; the
-    exercise's ``top_min_deg`` keeps out those that stay far below the hip line.
+    exercise's ``top_min_deg`` keeps out those that stay far below the hip line
+    (:func:`find_movements` also measures those between two movements, for the set to judge
+    between two of its reps).
 Bottoms
     Walking away from the peak, a rep's bottom is the first *stop* deep enough below it
     (:func:`~imu.segmentation.rules.bottom_depth_min_deg`): a rest, or a turnaround. Getting onto
@@ -52,6 +54,7 @@ from imu.segmentation.rules import (
 
 __all__ = [
     "MOVEMENT_COLUMNS",
+    "Found",
     "Movement",
     "Smoothed",
     "find_movements",
@@ -484,6 +487,18 @@ def smooth(
     )
 
 
+@dataclass(frozen=True)
+class Found:
+    """What :func:`find_movements` found."""
+
+    #: the movements (peaking at ``top_min_deg`` or above)
+    movements: pd.DataFrame
+    #: movements peaking below ``top_min_deg`` between two movements less than ``low_within_s``
+    #: apart: never a set's own, but an attempt between two of its reps
+    #: (:func:`~imu.segmentation.sets.judge_sets`' ``between``)
+    low: pd.DataFrame
+
+
 def find_movements(
     time_s: FloatArray,
     theta_deg: FloatArray,
@@ -496,13 +511,16 @@ def find_movements(
     tilt_mismatch_deg: FloatArray | None = None,
     min_rate_dps: float = 0.0,
     smoothed: Smoothed | None = None,
-) -> pd.DataFrame:
-    """Every movement of a recording (the offline driver; see the module documentation).
+    low_within_s: float = 0.0,
+) -> Found:
+    """Every movement of a recording (the offline driver; see the module documentation), and
+    the low ones between two of them (:class:`Found`).
 
     ``smoothed``: :func:`smooth` of the same θ and rate with the same cutoff, if already known.
+    ``low_within_s``: the longest pause between two movements to look for low ones in (0: none).
     """
     if time_s.shape[0] < 8:
-        return movements_frame([])
+        return Found(movements_frame([]), movements_frame([]))
     fs = sampling_rate_hz
     if smoothed is None:
         smoothed = smooth(
@@ -511,18 +529,30 @@ def find_movements(
     theta_s, v, floor = smoothed.theta_s, smoothed.v, smoothed.floor_dps
     reach = max(2, int(MAX_SIDE_S * fs))
     peaks, left, right = movement_peaks(theta_s, delta=0.5 * min_rom_deg, reach=reach)
-    found = []
-    for p, lv, rv in zip(peaks.tolist(), left.tolist(), right.tolist(), strict=True):
-        if theta_s[p] < top_min_deg:
-            continue
+
+    def measure(k: int) -> Movement | None:
         m = measure_movement(
-            time_s, theta_deg, theta_s, v, p, lv, rv,
+            time_s, theta_deg, theta_s, v, int(peaks[k]), int(left[k]), int(right[k]),
             floor_dps=floor, min_rom_deg=min_rom_deg, sampling_rate_hz=fs,
             tilt_mismatch_deg=tilt_mismatch_deg, min_rate_dps=min_rate_dps,
         )  # fmt: skip
-        if isinstance(m, Movement):
-            found.append(m)
-    return movements_frame(found)
+        return m if isinstance(m, Movement) else None
+
+    high = theta_s[peaks] >= top_min_deg
+    found: list[tuple[int, Movement]] = []
+    for k in np.flatnonzero(high).tolist():
+        m = measure(k)
+        if m is not None:
+            found.append((k, m))
+    low: list[Movement] = []
+    for (k0, a), (k1, b) in itertools.pairwise(found):
+        if b.start_s - a.end_s >= low_within_s:
+            continue
+        for k in range(k0 + 1, k1):
+            m = None if high[k] else measure(k)
+            if m is not None and a.end_s < m.peak_s < b.start_s:
+                low.append(m)
+    return Found(movements_frame([m for _, m in found]), movements_frame(low))
 
 
 def reangle(

@@ -35,6 +35,10 @@ Not reps, each listed with its reason (:data:`IGNORED_COLUMNS`):
     movements are dips from rest, not lifts — the still leg moving in sympathy with the other.
 
 Edge rules take whole runs at once and never trim half a set or more.
+
+Movements that peak too low to make a set (below the profile's ``top_min_deg``: walking,
+fidgeting) are judged only between two reps of one (``between``), with the rules above: there a
+short attempt (a knee extension stopped half way up from hanging) is a rep, ``partial``.
 """
 
 from __future__ import annotations
@@ -427,8 +431,13 @@ def judge_sets(
     rest_threshold_s: float,
     min_set_reps: int,
     probe: RestProbe | None = None,
+    between: pd.DataFrame | None = None,
 ) -> SetJudgement:
-    """Group movements into sets and judge each (see the module documentation)."""
+    """Group movements into sets and judge each (see the module documentation).
+
+    ``between``: movements that never make or extend a set (they peak too low:
+    :func:`~imu.segmentation.find_movements`' ``low``), counted only between two reps of one,
+    as the set judges them (:func:`_attempts_between`)."""
     empty_ignored = pd.DataFrame(columns=IGNORED_COLUMNS)
     if movements.empty:
         reps = movements.copy()
@@ -452,11 +461,65 @@ def judge_sets(
         reps = movements.iloc[0:0].copy()
         reps["set_id"] = pd.Series(dtype=np.int64)
         return SetJudgement(reps, empty_ignored)
-    reps = movements.iloc[np.concatenate(rows)].copy()
+    frames = [movements.iloc[r] for r in rows]
+    if between is not None and not between.empty:
+        low = between.sort_values("start_s")
+        low.index = pd.RangeIndex(len(movements), len(movements) + len(low), name="rep_id")
+        low_col = _columns(low)
+        for k, r in enumerate(rows):
+            extra = _attempts_between(_take(col, r), low_col)
+            if extra.size:
+                added = low.iloc[extra].copy()
+                added[["start_s", "end_s"]] = _fitted(_take(col, r), _take(low_col, extra))
+                frames[k] = pd.concat([frames[k], added]).sort_values("start_s")
+    reps = pd.concat(frames)
     reps["set_id"] = np.concatenate(
-        [np.full(r.shape[0], k, dtype=np.int64) for k, r in enumerate(rows, start=1)]
+        [np.full(len(f), k, dtype=np.int64) for k, f in enumerate(frames, start=1)]
     )
     return SetJudgement(reps, pd.DataFrame(ignored, columns=IGNORED_COLUMNS))
+
+
+def _attempts_between(
+    reps: dict[str, FloatArray], low: dict[str, FloatArray]
+) -> npt.NDArray[np.intp]:
+    """The positions in ``low`` of the movements that are attempts between two of a set's
+    ``reps`` (sorted by start): peaking between one's end and the next one's start, and judged
+    with them as every movement of a set is (not ``small`` nor a ``rebound``:
+    :func:`_small_or_rebound`). A movement that peaks too low to make a set (walking,
+    fidgeting) stays out at its edges, where getting on and off happens; between two reps it is
+    a short attempt (flagged ``partial`` by :mod:`imu.form`)."""
+    if reps["start_s"].shape[0] < 2 or low["start_s"].shape[0] == 0:
+        return np.zeros(0, dtype=np.intp)
+    peak_t = 0.5 * (low["top_start_s"] + low["top_end_s"])
+    slot = np.searchsorted(reps["end_s"], peak_t)  # the rep before is slot - 1
+    n = reps["start_s"].shape[0]
+    inside = (slot >= 1) & (slot < n)
+    inside[inside] &= (peak_t[inside] > reps["end_s"][slot[inside] - 1]) & (
+        peak_t[inside] < reps["start_s"][slot[inside]]
+    )
+    candidates = np.flatnonzero(inside)
+    if candidates.size == 0:
+        return candidates
+    model = SetModel.of(reps)
+    both = {c: np.concatenate((reps[c], low[c][candidates])) for c in _COLUMNS}
+    order = np.argsort(both["start_s"], kind="stable")
+    merged = {c: v[order] for c, v in both.items()}
+    rejected = {i for i, _kind, _reason in _small_or_rebound(merged, model)}
+    position = np.argsort(order)  # where each of `both` went in `merged`
+    return np.asarray(
+        [j for m, j in enumerate(candidates) if int(position[n + m]) not in rejected],
+        dtype=np.intp,
+    )
+
+
+def _fitted(reps: dict[str, FloatArray], low: dict[str, FloatArray]) -> FloatArray:
+    """The ``(start_s, end_s)`` of movements between two reps, clipped to the pause between
+    them (a movement may not start before the one before it ended)."""
+    peak_t = 0.5 * (low["top_start_s"] + low["top_end_s"])
+    slot = np.searchsorted(reps["end_s"], peak_t)
+    start = np.maximum(low["start_s"], reps["end_s"][slot - 1])
+    end = np.minimum(low["end_s"], reps["start_s"][slot])
+    return np.column_stack((start, end))
 
 
 def _ignored_rows(

@@ -126,7 +126,7 @@ def _find(theta: np.ndarray, fs: float) -> pd.DataFrame:
     return find_movements(
         t, theta, np.gradient(theta, t), sampling_rate_hz=fs, min_rom_deg=12, top_min_deg=-35,
         smoothing_cutoff_hz=4.0,
-    )  # fmt: skip
+    ).movements  # fmt: skip
 
 
 def test_find_movements_on_a_clean_wave() -> None:
@@ -158,7 +158,7 @@ def test_a_top_the_accelerometer_disagrees_with_is_not_a_movement(
     reps = find_movements(
         t, theta, np.gradient(theta, t), sampling_rate_hz=fs, min_rom_deg=12, top_min_deg=-35,
         smoothing_cutoff_hz=4.0, tilt_mismatch_deg=mismatch,
-    )  # fmt: skip
+    ).movements  # fmt: skip
     assert len(reps) == counted
 
 
@@ -174,7 +174,7 @@ def test_a_top_lost_in_a_gap_has_nothing_to_disagree_with() -> None:
     reps = find_movements(
         t, theta, np.gradient(theta, t), sampling_rate_hz=fs, min_rom_deg=12, top_min_deg=-35,
         smoothing_cutoff_hz=4.0, tilt_mismatch_deg=mismatch,
-    )  # fmt: skip
+    ).movements  # fmt: skip
     assert len(reps) == 5
 
 
@@ -186,7 +186,7 @@ def test_low_peaks_are_not_movements() -> None:
     reps = find_movements(
         t, theta, np.gradient(theta, t), sampling_rate_hz=fs, min_rom_deg=12, top_min_deg=-35,
         smoothing_cutoff_hz=4.0,
-    )  # fmt: skip
+    ).movements  # fmt: skip
     assert reps.empty
 
 
@@ -284,6 +284,50 @@ def test_getting_on_from_another_posture_is_a_transition() -> None:
     reps, ignored = _judge(rows)
     assert len(reps) == 5
     assert ignored["kind"].tolist() == ["getting_on"]
+
+
+def test_a_low_attempt_counts_between_two_reps_only() -> None:
+    """A movement that peaks too low to make a set (walking, fidgeting) counts between two reps
+    of one, as a short attempt, when the set judges it so; at the set's edge it stays out."""
+    rows = _set(8, period=7.0)  # 3 s pauses
+    low = [
+        _move(rows[3]["end_s"] + 0.7, peak=-15.0, dur=1.6, hold=0.2),  # between 4 and 5: counted
+        _move(rows[5]["end_s"] + 0.7, peak=-37.0, dur=1.6, hold=0.0),  # 3° of 40°: not an attempt
+        _move(rows[6]["end_s"] + 0.1, peak=-30.0, dur=0.8, hold=0.0),  # a rebound off rep 7
+        _move(rows[0]["start_s"] - 4.0, peak=-15.0),  # before the set: getting on
+        _move(rows[-1]["end_s"] + 0.5, peak=-15.0),  # after it: getting off
+    ]
+    j = judge_sets(_table(rows), rest_threshold_s=15, min_set_reps=3, between=_table(low))
+    assert len(j.reps) == 9
+    assert j.reps["start_s"].is_monotonic_increasing and j.reps.index.is_unique
+    assert (j.reps["peak_angle_deg"] == -15.0).sum() == 1
+    assert j.reps["start_s"].tolist()[4] == pytest.approx(low[0]["start_s"])
+    # never a set of their own
+    alone = judge_sets(_table([]), rest_threshold_s=15, min_set_reps=3, between=_table(low))
+    assert alone.reps.empty
+
+
+def test_a_partial_below_the_top_limit_is_found_between_reps() -> None:
+    """End to end on θ: reps from −90° to 0° with a partial to −50° between two of them
+    (``top_min_deg`` −45°: alone it would not be a movement)."""
+    fs = 100.0
+    full = _rep_wave(fs, 3, bottom=-90.0, top=0.0)
+    part = _rep_wave(fs, 1, bottom=-90.0, top=-50.0)[int(2 * fs) : -int(2 * fs)]
+    theta = np.concatenate([full[: -int(2 * fs)], part, full[int(2 * fs) :]])
+    t = np.arange(theta.size) / fs
+    found = find_movements(
+        t, theta, np.gradient(theta, t), sampling_rate_hz=fs, min_rom_deg=4, top_min_deg=-45,
+        smoothing_cutoff_hz=4.0, low_within_s=15.0,
+    )  # fmt: skip
+    assert len(found.movements) == 6 and len(found.low) == 1
+    assert found.low["peak_angle_deg"].iloc[0] == pytest.approx(-50.0, abs=1.0)
+    j = judge_sets(found.movements, rest_threshold_s=15, min_set_reps=3, between=found.low)
+    assert len(j.reps) == 7
+    none = find_movements(
+        t, theta, np.gradient(theta, t), sampling_rate_hz=fs, min_rom_deg=4, top_min_deg=-45,
+        smoothing_cutoff_hz=4.0,
+    )  # fmt: skip
+    assert none.low.empty  # low_within_s 0: not looked for
 
 
 def test_the_live_question_matches_the_set_rule() -> None:

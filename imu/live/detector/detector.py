@@ -1137,15 +1137,15 @@ class LiveDetector:
         h = self._hist
         t = h.get("t", g0, g + 1)
         theta, rate = h.get("theta", g0, g + 1), h.get("rate", g0, g + 1)
-        movements = find_movements(
+        found = find_movements(
             t, theta, rate, sampling_rate_hz=fs, min_rom_deg=st.min_rom_deg,
             min_rate_dps=st.moving_rate_dps,
             top_min_deg=st.top_min_deg, smoothing_cutoff_hz=st.smoothing_cutoff_hz,
-            tilt_mismatch_deg=h.get("tilt", g0, g + 1),
+            tilt_mismatch_deg=h.get("tilt", g0, g + 1), low_within_s=st.rest_threshold_s,
         )  # fmt: skip
         judged = judge_sets(
-            movements, rest_threshold_s=st.rest_threshold_s, min_set_reps=1,
-            probe=self._probe(g),
+            found.movements, rest_threshold_s=st.rest_threshold_s, min_set_reps=1,
+            probe=self._probe(g), between=found.low,
         )  # fmt: skip
         span = (min(i.start_s for i in run.items), max(i.end_s or i.start_s for i in run.items))
         kept, ignored = judged.reps, judged.ignored
