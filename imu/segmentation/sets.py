@@ -1,7 +1,8 @@
 """Sets, and which movements of a set are reps — each judged against the set itself.
 
 A **set** is a run of movements with no break longer than ``rest_threshold_s`` (end of one to the
-start of the next) that keeps at least ``min_set_reps`` reps. A **rep** is an attempt at the set's
+start of the next) that keeps at least ``min_set_reps`` reps, with no pause over it between two of
+its reps either (movements that are not reps, fidgeting through a rest, do not carry a set over). A **rep** is an attempt at the set's
 movement: it leaves the set's bottom zone, rises toward its top zone and comes back. The set's
 levels come from its larger movements (:class:`SetModel`): the bottom ``B`` is the median start and
 end angle, the top ``T`` the median peak, of the movements that rise at least half as far as the
@@ -449,12 +450,22 @@ def judge_sets(
     cuts = [0, *(np.flatnonzero(gap > rest_threshold_s) + 1).tolist(), len(movements)]
     rows: list[npt.NDArray[np.intp]] = []
     ignored: list[dict[str, object]] = []
-    for a, b in itertools.pairwise(cuts):
+    runs = list(itertools.pairwise(cuts))
+    while runs:
+        a, b = runs.pop(0)
         run = {k: v[a:b] for k, v in col.items()}
         keep, why = _judge_run_columns(run, min_set_reps=min_set_reps, probe=probe)
+        kept = np.flatnonzero(keep)
+        # movements that are not reps do not carry a set over a rest: a pause over the rest
+        # threshold between two reps parts the run (the movements in it, judged not reps, left
+        # out), and each part is judged on its own
+        rest = np.flatnonzero(run["start_s"][kept[1:]] - run["end_s"][kept[:-1]] > rest_threshold_s)
+        if rest.size:
+            r = int(rest[0])
+            runs[:0] = [(a, a + int(kept[r]) + 1), (a + int(kept[r + 1]), b)]
+            continue
         if int(keep.sum()) < min_set_reps:
             continue
-        kept = np.flatnonzero(keep)
         rows.append(a + kept)
         ignored += _ignored_rows(run, kept, why, set_id=len(rows))
     if not rows:

@@ -232,6 +232,16 @@ def test_sets_split_on_rest_and_short_runs_are_not_sets() -> None:
     assert ignored.empty
 
 
+def test_movements_that_are_not_reps_do_not_carry_a_set_over_a_rest() -> None:
+    """Settling on the bench every 12 s through a 90 s rest (each small: not reps) leaves two
+    sets, not one of twelve: the rest threshold is a pause between reps."""
+    fidgets = [_move(t, peak=-36.0, dur=3.0) for t in np.arange(42.0, 130.0, 12.0)]
+    rows = _set(6, 10) + fidgets + _set(6, 140)
+    reps, ignored = _judge(rows)
+    assert reps.groupby("set_id").size().tolist() == [6, 6]
+    assert set(ignored["kind"]) <= {"small", "fidget", "swing"}
+
+
 def test_a_rebound_right_after_a_rep_is_not_counted() -> None:
     rows = _set(6)
     rows.insert(3, _move(rows[2]["end_s"] + 0.05, peak=-32.0, dur=0.8, hold=0.0))
