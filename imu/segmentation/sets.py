@@ -2,12 +2,12 @@
 
 A **set** is a run of movements with no break longer than ``rest_threshold_s`` (end of one to the
 start of the next) that keeps at least ``min_set_reps`` reps, with no pause over it between two of
-its reps either (movements that are not reps, fidgeting through a rest, do not carry a set over). A **rep** is an attempt at the set's
-movement: it leaves the set's bottom zone, rises toward its top zone and comes back. The set's
-levels come from its larger movements (:class:`SetModel`): the bottom ``B`` is the median start and
-end angle, the top ``T`` the median peak, of the movements that rise at least half as far as the
-set's median movement. A movement's *reach* is how far it rose from the bottom toward the top,
-``(peak − B) / (T − B)``.
+its reps either (movements that are not reps, fidgeting through a rest, do not carry a set over).
+A **rep** is an attempt at the set's movement: it leaves the set's bottom zone, rises toward its
+top zone and comes back. The set's levels come from its larger movements
+(:class:`SetModel`): the bottom ``B`` is the median start and end angle, the top ``T`` the median
+peak, of the movements that rise at least half as far as the set's median movement. A
+movement's *reach* is how far it rose from the bottom toward the top, ``(peak − B) / (T − B)``.
 
 Not reps, each listed with its reason (:data:`IGNORED_COLUMNS`):
 
@@ -461,8 +461,8 @@ def judge_sets(
         # out), and each part is judged on its own
         rest = np.flatnonzero(run["start_s"][kept[1:]] - run["end_s"][kept[:-1]] > rest_threshold_s)
         if rest.size:
-            r = int(rest[0])
-            runs[:0] = [(a, a + int(kept[r]) + 1), (a + int(kept[r + 1]), b)]
+            i = int(rest[0])
+            runs[:0] = [(a, a + int(kept[i]) + 1), (a + int(kept[i + 1]), b)]
             continue
         if int(keep.sum()) < min_set_reps:
             continue
