@@ -478,10 +478,10 @@ def judge_sets(
         low.index = pd.RangeIndex(len(movements), len(movements) + len(low), name="rep_id")
         low_col = _columns(low)
         for k, r in enumerate(rows):
-            extra = _attempts_between(_take(col, r), low_col)
+            extra, spans = _attempts_between(_take(col, r), low_col)
             if extra.size:
                 added = low.iloc[extra].copy()
-                added[["start_s", "end_s"]] = _fitted(_take(col, r), _take(low_col, extra))
+                added[["start_s", "end_s"]] = spans
                 frames[k] = pd.concat([frames[k], added]).sort_values("start_s")
     reps = pd.concat(frames)
     reps["set_id"] = np.concatenate(
@@ -492,45 +492,40 @@ def judge_sets(
 
 def _attempts_between(
     reps: dict[str, FloatArray], low: dict[str, FloatArray]
-) -> npt.NDArray[np.intp]:
+) -> tuple[npt.NDArray[np.intp], FloatArray]:
     """The positions in ``low`` of the movements that are attempts between two of a set's
-    ``reps`` (sorted by start): peaking between one's end and the next one's start, and judged
-    with them as every movement of a set is (not ``small`` nor a ``rebound``:
-    :func:`_small_or_rebound`). A movement that peaks too low to make a set (walking,
-    fidgeting) stays out at its edges, where getting on and off happens; between two reps it is
-    a short attempt (flagged ``partial`` by :mod:`imu.form`)."""
-    if reps["start_s"].shape[0] < 2 or low["start_s"].shape[0] == 0:
-        return np.zeros(0, dtype=np.intp)
+    ``reps`` (sorted by start), and their ``(start_s, end_s)`` clipped to the pause between the
+    two (a movement may not start before the one before it ended). An attempt peaks between one
+    rep's end and the next one's start and is judged with them as every movement of a set is
+    (not ``small`` nor a ``rebound``: :func:`_small_or_rebound`). A movement that peaks too low
+    to make a set (walking, fidgeting) stays out at its edges, where getting on and off happens;
+    between two reps it is a short attempt (flagged ``partial`` by :mod:`imu.form`)."""
+    none = np.zeros(0, dtype=np.intp), np.zeros((0, 2))
+    n = reps["start_s"].shape[0]
+    if n < 2 or low["start_s"].shape[0] == 0:
+        return none
     peak_t = 0.5 * (low["top_start_s"] + low["top_end_s"])
     slot = np.searchsorted(reps["end_s"], peak_t)  # the rep before is slot - 1
-    n = reps["start_s"].shape[0]
     inside = (slot >= 1) & (slot < n)
     inside[inside] &= (peak_t[inside] > reps["end_s"][slot[inside] - 1]) & (
         peak_t[inside] < reps["start_s"][slot[inside]]
     )
     candidates = np.flatnonzero(inside)
     if candidates.size == 0:
-        return candidates
-    model = SetModel.of(reps)
+        return none
     both = {c: np.concatenate((reps[c], low[c][candidates])) for c in _COLUMNS}
     order = np.argsort(both["start_s"], kind="stable")
     merged = {c: v[order] for c, v in both.items()}
-    rejected = {i for i, _kind, _reason in _small_or_rebound(merged, model)}
+    rejected = {i for i, _kind, _reason in _small_or_rebound(merged, SetModel.of(reps))}
     position = np.argsort(order)  # where each of `both` went in `merged`
-    return np.asarray(
-        [j for m, j in enumerate(candidates) if int(position[n + m]) not in rejected],
+    counted = np.asarray(
+        [m for m in range(candidates.size) if int(position[n + m]) not in rejected],
         dtype=np.intp,
     )
-
-
-def _fitted(reps: dict[str, FloatArray], low: dict[str, FloatArray]) -> FloatArray:
-    """The ``(start_s, end_s)`` of movements between two reps, clipped to the pause between
-    them (a movement may not start before the one before it ended)."""
-    peak_t = 0.5 * (low["top_start_s"] + low["top_end_s"])
-    slot = np.searchsorted(reps["end_s"], peak_t)
-    start = np.maximum(low["start_s"], reps["end_s"][slot - 1])
-    end = np.minimum(low["end_s"], reps["start_s"][slot])
-    return np.column_stack((start, end))
+    j, after = candidates[counted], slot[candidates[counted]]
+    start = np.maximum(low["start_s"][j], reps["end_s"][after - 1])
+    end = np.minimum(low["end_s"][j], reps["start_s"][after])
+    return j, np.column_stack((start, end))
 
 
 def _ignored_rows(
